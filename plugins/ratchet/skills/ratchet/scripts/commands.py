@@ -1,0 +1,528 @@
+"""The commands: init, status, run-trial, score, decide.
+
+Glue between the pure core (config, extract, decision, state) and the shell
+(runner, gitops, integrity, store). Each command returns one JSON-able dict;
+bad input raises UsageError before anything is written.
+
+Crash safety: `decide` records its intent in current.json before touching
+git; every writing command first finishes such a pending decision
+(`_finish_pending`), idempotently, so a run killed at any point resumes with
+nothing lost and nothing counted twice.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+import decision
+import extract
+import gitops
+import integrity
+import runner
+import state
+from config import Config, build_parser, config_from_namespace
+from errors import UsageError
+from store import Store, TamperedState
+
+RECENT = 5
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# -- loading a run ----------------------------------------------------------
+
+@dataclass
+class Run:
+    root: Path
+    store: Store
+    meta: dict  # config.json: run_id, config, start_sha, branch, workdir, protected
+    config: Config
+    history: list
+    torn: bool
+    current: dict | None
+    tampered: list  # integrity problems found while loading
+
+    @property
+    def key(self) -> str:
+        return self.meta["run_id"]
+
+    @property
+    def workdir(self) -> Path:
+        return self.root / self.meta.get("workdir", "")
+
+    @property
+    def best(self) -> dict | None:
+        return state.best_of(self.history)
+
+    @property
+    def iteration(self) -> int:
+        return state.next_iteration(self.history)
+
+    def report_file(self) -> Path | None:
+        return self.workdir / self.config.report_source if self.config.report_is_file else None
+
+    def exclude_paths(self) -> list[str]:
+        """Paths never snapshotted or cleaned: the report file."""
+        rf = self.report_file()
+        if rf is None:
+            return []
+        try:
+            return [rf.resolve().relative_to(self.root.resolve()).as_posix()]
+        except ValueError:
+            return []
+
+
+def load(cwd: Path) -> Run:
+    """The run in the repository around `cwd`. UsageError when there is none."""
+    root = gitops.repo_root(cwd)
+    store = Store(root)
+    if not store.exists():
+        raise UsageError("no ratchet run in this repository; start one with ratchet.py init ...")
+    try:
+        meta = store.read_sealed("config.json", None)
+    except TamperedState:
+        meta = {}
+    if not integrity.verify_seal(meta, meta.get("run_id", "")):
+        raise UsageError(".ratchet/config.json was edited outside ratchet; restore it or start a new run with init")
+    tampered = []
+    try:
+        history, torn = store.read_results()
+    except TamperedState as exc:
+        history, torn, tampered = [], False, [str(exc)]
+    if history and store.verify_results(history, meta["run_id"]):
+        tampered.append("results.jsonl was edited outside ratchet")
+    try:
+        current = store.read_sealed("current.json", meta["run_id"])
+    except TamperedState as exc:
+        current, tampered = None, tampered + [str(exc)]
+    return Run(root, store, meta, Config.from_dict(meta["config"]), history, torn, current, tampered)
+
+
+# -- init -------------------------------------------------------------------
+
+def init(argv: list[str], cwd: Path) -> dict:
+    """Validate everything, then create .ratchet/, the branch and config.json."""
+    ns = build_parser().parse_args(argv)
+    instructions_text = None
+    if ns.instructions_file is not None and ns.instructions is None:
+        path = Path(cwd, ns.instructions_file)
+        try:
+            instructions_text = path.read_text()
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = getattr(exc, "strerror", None) or "not UTF-8 text"
+            raise UsageError(f"cannot read --instructions-file {ns.instructions_file}: {reason}") from None
+    cfg = config_from_namespace(ns, instructions_text)
+    root = gitops.repo_root(cwd)
+    start = gitops.head_sha(root)
+    if start is None:
+        raise UsageError("the repository has no commits yet; commit your code first (git commit)")
+    workdir = Path(cwd).resolve().relative_to(root.resolve()).as_posix()
+    workdir = "" if workdir == "." else workdir
+    report_rel = None
+    if cfg.report_is_file:
+        try:
+            report_rel = (root / workdir / cfg.report_source).resolve().relative_to(root.resolve()).as_posix()
+        except ValueError:
+            raise UsageError(f"--report-source {cfg.report_source} is outside the repository; "
+                             "write the report inside it") from None
+    dirty = [p for p in gitops.dirty_paths(root) if p != report_rel]
+    if dirty:
+        shown = ", ".join(dirty[:3]) + (f" and {len(dirty) - 3} more" if len(dirty) > 3 else "")
+        raise UsageError(f"the working tree has uncommitted changes or untracked files ({shown}); "
+                         "commit them, stash them (git stash -u) or ignore them first")
+    store = Store(root)
+    with store.lock():
+        gitops.ensure_excluded(root, "/.ratchet/")
+        previous = None
+        if store.exists():
+            try:
+                old_id = store.read_sealed("config.json", None).get("run_id")
+            except TamperedState:
+                old_id = None
+            previous = store.archive(str(old_id or f"unknown-{secrets.token_hex(3)}"))
+        run_id = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
+        start_branch = gitops.current_branch(root)
+        branch = start_branch
+        if not cfg.no_branch:
+            branch = f"ratchet/{run_id}"
+            gitops.create_branch(root, branch)
+        meta = {
+            "run_id": run_id, "config": cfg.to_dict(), "start_sha": start,
+            "start_branch": start_branch, "branch": branch, "workdir": workdir,
+            "protected": integrity.fingerprint(root, cfg.protect), "created": _now(),
+        }
+        store.write_sealed("config.json", meta, run_id)
+    warnings = []
+    if not cfg.protect:
+        warnings.append("no --protect given: nothing stops an edit to the benchmark itself")
+    if cfg.protect and not meta["protected"]:
+        warnings.append("--protect matched no files")
+    return {
+        "ok": True, "run_id": run_id, "branch": branch, "start_sha": start,
+        "protected_files": len(meta["protected"]),
+        "archived_previous": store.rel(previous) if previous else None,
+        "instructions": cfg.instructions, "warnings": warnings,
+        "next": state.next_step("baseline", {"stopped": False}),
+    }
+
+
+# -- status -----------------------------------------------------------------
+
+def status(cwd: Path) -> dict:
+    """Where the run stands. Finishes a pending decision first when it can."""
+    run = load(cwd)
+    try:
+        with run.store.lock():
+            if run.current and run.current.get("deciding"):
+                _finish_pending(run)
+                run = load(cwd)
+    except UsageError:
+        pass  # another command holds the lock: report what is on disk
+    return _status_dict(run)
+
+
+def _status_dict(run: Run) -> dict:
+    cfg = run.config
+    stop = state.stop_of(run.meta["config"], run.history)
+    phase = "stopped" if stop["stopped"] else state.phase_of(run.current, run.iteration, cfg.trials)
+    trials = (run.current or {}).get("trials", [])
+    baseline = run.history[0] if run.history and run.history[0].get("decision") == "baseline" else None
+    warnings = list(run.tampered)
+    if run.torn:
+        warnings.append("results.jsonl ended in a torn line (interrupted write); it was ignored")
+    out = {
+        "run_id": run.key, "branch": run.meta.get("branch"), "iter": run.iteration, "phase": phase,
+        "trials": {"done": len(trials), "needed": cfg.trials},
+        "baseline": {"score": baseline["avg"], "sha": baseline["sha"]} if baseline else None,
+        "best": run.best, "recent": [state.summarize(r) for r in run.history[-RECENT:]],
+        "stop": stop, "instructions": cfg.instructions, "warnings": warnings,
+        "next": state.next_step(phase if phase != "stopped" else "decide", stop, cfg.critic),
+    }
+    if run.current and run.current.get("hypothesis"):
+        out["hypothesis"] = run.current["hypothesis"]
+    return out
+
+
+def status_text(cwd: Path) -> str:
+    """A table for people: every iteration, then the run's state."""
+    run = load(cwd)
+    st = _status_dict(run)
+    rows = [("iter", "decision", "mean", "delta", "kept", "description")]
+    for r in run.history:
+        delta = r.get("delta")
+        rows.append((str(r["iter"]), r["decision"], _fmt(r.get("avg")),
+                     "" if delta is None else f"{delta:+.4g}", "yes" if r.get("kept") else "no",
+                     (r.get("description") or "")[:60]))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = [f"ratchet run {st['run_id']} on branch {st['branch']}  "
+             f"({run.config.metric_name}, {run.config.direction})", ""]
+    for row in rows:
+        lines.append("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+    best, base = st["best"], st["baseline"]
+    lines.append("")
+    if best and base:
+        lines.append(f"baseline {_fmt(base['score'])} -> best {_fmt(best['score'])} "
+                     f"(iter {best['iter']}, {str(best['sha'])[:10]})")
+    stop = st["stop"]
+    lines.append(f"stopped: {stop['reason']}" if stop["stopped"] else f"phase: {st['phase']}")
+    lines.extend(f"warning: {w}" for w in st["warnings"])
+    return "\n".join(lines) + "\n"
+
+
+def _fmt(x) -> str:
+    return "" if x is None else f"{x:.6g}"
+
+
+# -- run-trial --------------------------------------------------------------
+
+def _require_running(run: Run) -> None:
+    stop = state.stop_of(run.meta["config"], run.history)
+    if stop["stopped"]:
+        raise UsageError(f"the run has stopped ({stop['reason']}); start a new one with init")
+
+
+def _protected_problems(run: Run) -> list[str]:
+    now = integrity.fingerprint(run.root, run.config.protect)
+    return integrity.compare(run.meta.get("protected", {}), now)
+
+
+def _start_iteration(run: Run, hypothesis: str | None) -> dict:
+    """Snapshot the candidate as the model left it, before any trial runs."""
+    best = run.best
+    head = gitops.head_sha(run.root)
+    expected = best["sha"] if best else run.meta["start_sha"]
+    if head != expected:
+        raise UsageError(f"HEAD is {str(head)[:10]} but ratchet expects {expected[:10]}; "
+                         "read instructions/reverting.md")
+    candidate = gitops.snapshot(run.root, head, f"ratchet candidate iter {run.iteration}",
+                                exclude=run.exclude_paths())
+    same = gitops.tree_of(run.root, candidate) == gitops.tree_of(run.root, head)
+    if run.iteration == 0 and not same:
+        raise UsageError("the baseline must measure the start commit unchanged; undo your edits first "
+                         "(see instructions/reverting.md)")
+    if run.iteration > 0 and same:
+        raise UsageError("the working tree equals the best commit: there is no change to measure; "
+                         "make one change first")
+    return {"iter": run.iteration, "hypothesis": hypothesis or "", "candidate": candidate,
+            "base": head, "trials": [], "started": _now()}
+
+
+def run_trial(cwd: Path, run_all: bool, hypothesis: str | None) -> dict:
+    """Run the next trial (or all remaining ones) of the current iteration."""
+    run = load(cwd)
+    with run.store.lock():
+        run = _resume(run, cwd)
+        _require_running(run)
+        cur = run.current
+        problems = _protected_problems(run) + run.tampered
+        if problems:
+            cur = cur or {"iter": run.iteration, "hypothesis": hypothesis or "", "trials": []}
+            cur["integrity_problems"] = problems
+            run.store.write_sealed("current.json", cur, run.key)
+            return {"iter": cur["iter"], "integrity_violation": problems,
+                    "next": state.next_step("decide", {"stopped": False})}
+        if cur is None:
+            cur = _start_iteration(run, hypothesis)
+            run.store.write_sealed("current.json", cur, run.key)
+        elif hypothesis and not cur.get("hypothesis"):
+            cur["hypothesis"] = hypothesis
+        phase = state.phase_of(cur, cur["iter"], run.config.trials)
+        while phase in ("baseline", "propose", "measuring"):
+            cur["trials"].append(_one_trial(run, cur))
+            run.store.write_sealed("current.json", cur, run.key)
+            phase = state.phase_of(cur, cur["iter"], run.config.trials)
+            if not run_all:
+                break
+    return {
+        "iter": cur["iter"],
+        "trials": [_trial_view(t) for t in cur["trials"]],
+        "trials_done": len(cur["trials"]), "trials_needed": run.config.trials,
+        "next": state.next_step(phase, {"stopped": False}, run.config.critic),
+    }
+
+
+def _trial_view(t: dict) -> dict:
+    view = {k: t[k] for k in ("trial", "status", "score", "exit_code", "duration_s")}
+    if t["status"] != "ok":
+        view.update(problem=t.get("problem", ""), report=t["report"], log=t.get("log"))
+    return view
+
+
+def _one_trial(run: Run, cur: dict) -> dict:
+    """Run the command once; return the trial record (never raises on a
+    failing command: that is a crashed trial)."""
+    cfg, n = run.config, len(cur["trials"]) + 1
+    report = run.store.report_path(cur["iter"], n)
+    report.parent.mkdir(parents=True, exist_ok=True)
+    other = run.store.report_path(cur["iter"], n, "log")
+    out_path, err_path = {"stdout": (report, other), "stderr": (other, report)}.get(
+        cfg.report_source, (other, run.store.report_path(cur["iter"], n, "err")))
+    rf = run.report_file()
+    before = integrity.file_stamp(rf) if rf else None
+    env = dict(os.environ, RATCHET_ITERATION=str(cur["iter"]), RATCHET_TRIAL=str(n))
+    outcome = runner.run(cfg.run_command, run.workdir, out_path, err_path, cfg.trial_timeout_seconds, env)
+    rec = {"trial": n, "exit_code": outcome.exit_code, "timed_out": outcome.timed_out,
+           "duration_s": outcome.duration_s, "report": run.store.rel(report),
+           "log": run.store.rel(other), "score": None, "score_source": None, "problem": ""}
+    if rf is not None:
+        after = integrity.file_stamp(rf)
+        rec["report_stamp"] = after
+        if after is None or after == before:
+            return {**rec, "status": "crash",
+                    "problem": f"the command did not write the report file {cfg.report_source}"}
+        runner.copy_capped(rf, report)
+    rec["report_sha256"] = integrity.sha256_file(report)
+    if outcome.timed_out:
+        return {**rec, "status": "crash", "problem": f"timed out after {cfg.trial_timeout_seconds:g}s"}
+    if outcome.exit_code != 0:
+        return {**rec, "status": "crash", "problem": f"exit code {outcome.exit_code}"}
+    found = extract.extract(report.read_text(errors="replace"), cfg.metric_name, cfg.metric_regex)
+    if found.value is None:
+        return {**rec, "status": "needs_score", "problem": found.problem}
+    return {**rec, "status": "ok", "score": found.value, "score_source": found.source}
+
+
+# -- score ------------------------------------------------------------------
+
+def score(cwd: Path, value: str, trial: int | None) -> dict:
+    """Accept a score the model read from a report the parser could not read.
+
+    The number must appear literally in the captured report, and the report
+    must be the one ratchet captured (same hash)."""
+    run = load(cwd)
+    with run.store.lock():
+        run = _resume(run, cwd)
+        cur = run.current
+        waiting = [t for t in (cur or {}).get("trials", []) if t["status"] == "needs_score"]
+        if trial is not None:
+            waiting = [t for t in waiting if t["trial"] == trial]
+        if not waiting:
+            raise UsageError("no trial is waiting for a score; see ratchet.py status")
+        t = waiting[0]
+        path = run.root / t["report"]
+        if integrity.sha256_file(path) != t["report_sha256"]:
+            raise UsageError(f"{t['report']} changed after the trial; a score can only come from the captured report")
+        if not extract.appears_literally(path.read_text(errors="replace"), value):
+            raise UsageError(f"{value!r} does not appear in {t['report']}; copy the number exactly as printed")
+        number = float(value)
+        t.update(status="ok", score=number, score_source="agent", problem="")
+        run.store.write_sealed("current.json", cur, run.key)
+        phase = state.phase_of(cur, cur["iter"], run.config.trials)
+    return {"iter": cur["iter"], "trial": t["trial"], "score": number, "score_source": "agent",
+            "next": state.next_step(phase, {"stopped": False}, run.config.critic)}
+
+
+# -- decide -----------------------------------------------------------------
+
+def _late_edits(run: Run, cur: dict, final: str) -> list[str]:
+    """Files changed after the trials started (measured one thing, would
+    commit another). New files are run outputs and are ignored."""
+    if not cur.get("candidate"):
+        return []
+    changed = gitops.name_status(run.root, cur["candidate"], final)
+    return [f"{path} changed after the trials started" for st, path in changed if st != "A"]
+
+
+def _report_problems(run: Run, cur: dict) -> list[str]:
+    rf = run.report_file()
+    trials = cur.get("trials", [])
+    if rf is None or not trials or trials[-1].get("report_stamp") is None:
+        return []
+    if integrity.file_stamp(rf) != trials[-1]["report_stamp"]:
+        return [f"report file {run.config.report_source} was modified after the last trial"]
+    return []
+
+
+def decide(cwd: Path, description: str) -> dict:
+    """Decide the current iteration, keep or revert, log it, check stops."""
+    if not description.strip():
+        raise UsageError("--description must not be empty: say what the change was")
+    run = load(cwd)
+    with run.store.lock():
+        run = _resume(run, cwd)
+        _require_running(run)
+        cur = run.current
+        if cur is None or (not cur.get("trials") and not cur.get("integrity_problems")
+                           and not run.tampered):
+            raise UsageError("nothing to decide: run ratchet.py run-trial --all first")
+        best_sha = run.best["sha"] if run.best else run.meta["start_sha"]
+        final = gitops.snapshot(run.root, best_sha, f"ratchet attempt iter {cur['iter']}",
+                                exclude=run.exclude_paths())
+        problems = (list(cur.get("integrity_problems", [])) + run.tampered + _protected_problems(run)
+                    + _report_problems(run, cur) + _late_edits(run, cur, final))
+        problems = list(dict.fromkeys(problems))
+        best = run.best
+        margin = run.config.min_improvement.margin(best["score"]) if best else 0.0
+        scores = [t["score"] if t["status"] == "ok" else None for t in cur.get("trials", [])]
+        verdict = decision.judge(iteration=cur["iter"], scores=scores, direction=run.config.direction,
+                                 best=best["score"] if best else None, margin=margin,
+                                 integrity_problems=problems)
+        guard = None
+        if verdict.decision == "improve" and run.config.guard_command:
+            guard = _run_guard(run, cur)
+            verdict = decision.apply_guard(verdict, guard["passed"])
+        kept = verdict.decision in decision.KEPT
+        record = {
+            "iter": cur["iter"], "hypothesis": cur.get("hypothesis", ""), "description": description.strip(),
+            "decision": verdict.decision, "kept": kept, "reason": verdict.reason,
+            "trial_scores": scores, "avg": verdict.avg, "delta": verdict.delta,
+            "best_before": best["score"] if best else None, "margin": margin,
+            "sha": (cur.get("candidate") or final) if cur["iter"] > 0 else run.meta["start_sha"],
+            "integrity": problems, "guard": guard,
+            "trials": [{k: t.get(k) for k in ("trial", "status", "score", "score_source", "exit_code",
+                                               "timed_out", "duration_s", "report", "problem")}
+                       for t in cur.get("trials", [])],
+            "started": cur.get("started"), "timestamp": _now(),
+        }
+        if kept and cur["iter"] > 0:
+            record["candidate"] = cur["candidate"]
+            record["sha"] = gitops.commit_tree(run.root, gitops.tree_of(run.root, cur["candidate"]), best_sha,
+                                               _commit_message(run, record))
+        if cur.get("candidate") and gitops.tree_of(run.root, final) != gitops.tree_of(run.root, cur["candidate"]):
+            record["final_sha"] = final  # what the tree held at decide time, kept for audit
+        unrestorable = _unrestorable(run, record)
+        if unrestorable:
+            record["unrecoverable"] = unrestorable
+        cur["deciding"] = {"record": record, "best_sha": best_sha}
+        run.store.write_sealed("current.json", cur, run.key)
+        record = _finish_pending(run)
+        run = load(cwd)
+    stop = state.stop_of(run.meta["config"], run.history)
+    phase = state.phase_of(None, run.iteration, run.config.trials)
+    return {
+        "iter": record["iter"], "decision": record["decision"], "kept": record["kept"],
+        "avg": record["avg"], "delta": record["delta"], "reason": record["reason"],
+        "best": run.best, "stop": stop, "instructions": run.config.instructions,
+        "next": state.next_step(phase, stop, run.config.critic),
+    }
+
+
+def _commit_message(run: Run, record: dict) -> str:
+    cfg = run.config
+    return (f"{record['description']}\n\n"
+            f"ratchet: iter {record['iter']}, {cfg.metric_name} {record['best_before']:g} -> "
+            f"{record['avg']:g} (mean of {len(record['trial_scores'])} trials)\n"
+            f"ratchet-run: {run.key}\n")
+
+
+def _unrestorable(run: Run, record: dict) -> list[str]:
+    """Protected files a revert cannot put back (git-ignored ones ratchet
+    never touches). Only meaningful for an integrity violation."""
+    if record["decision"] != "integrity_violation":
+        return []
+    tracked = set(gitops.git(run.root, "ls-files", "-z").split("\0"))
+    before = run.meta.get("protected", {})
+    now = integrity.fingerprint(run.root, run.config.protect)
+    return [p for p in integrity.compare(before, now) if p.split(": ", 1)[1] not in tracked]
+
+
+def _run_guard(run: Run, cur: dict) -> dict:
+    out = run.store.path("reports", f"iter-{cur['iter']:04d}-guard.txt")
+    err = run.store.path("reports", f"iter-{cur['iter']:04d}-guard.err")
+    o = runner.run(run.config.guard_command, run.workdir, out, err, run.config.trial_timeout_seconds)
+    return {"passed": o.ok, "exit_code": o.exit_code, "timed_out": o.timed_out,
+            "duration_s": o.duration_s, "output": run.store.rel(out)}
+
+
+def _finish_pending(run: Run) -> dict:
+    """Carry out the decision recorded in current.json. Idempotent: each step
+    checks whether it already happened."""
+    pending = run.current["deciding"]
+    record, best_sha = dict(pending["record"]), pending["best_sha"]
+    it = record["iter"]
+    root, excl = run.root, run.exclude_paths()
+    if record["kept"] and it > 0:
+        if gitops.head_sha(root) != record["sha"]:
+            gitops.advance_head(root, record["sha"], best_sha)
+        gitops.restore(root, record["sha"], exclude=excl)
+    elif it > 0:
+        ref = f"refs/ratchet/{run.key}/iter-{it:04d}"
+        if record.get("final_sha"):
+            gitops.save_ref(root, ref + "-final", record["final_sha"])
+        if record.get("sha"):
+            gitops.save_ref(root, ref, record["sha"])
+            patch = run.store.path("patches", f"iter-{it:04d}.diff")
+            patch.parent.mkdir(exist_ok=True)
+            patch.write_text(gitops.diff(root, best_sha, record["sha"]))
+            record.update(attempt_ref=ref, patch=run.store.rel(patch))
+        gitops.restore(root, best_sha, exclude=excl)
+    else:
+        gitops.restore(root, best_sha, exclude=excl)
+    if not run.history or run.history[-1]["iter"] != it:
+        record = run.store.append_result(record, run.key)
+    run.store.clear("current.json")
+    return record
+
+
+def _resume(run: Run, cwd: Path) -> Run:
+    """Finish a decision a crash interrupted; return the fresh run."""
+    if run.current and run.current.get("deciding"):
+        _finish_pending(run)
+        return load(cwd)
+    return run

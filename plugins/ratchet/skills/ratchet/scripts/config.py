@@ -1,0 +1,205 @@
+"""Run configuration: the `init` flags, validated, and their round-trip to JSON.
+
+Pure: `parse_init_args(argv)` turns the slash command's flags into a frozen
+`Config` or raises `UsageError` with a one-line message. Reading an
+`--instructions-file` is the caller's job (it is I/O): parse with
+`build_parser()`, read the file, then call `config_from_namespace`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import math
+import re
+from dataclasses import dataclass, field
+
+from errors import UsageError
+
+DIRECTIONS = ("min", "max")
+STREAM_SOURCES = ("stdout", "stderr")
+
+
+@dataclass(frozen=True)
+class MinImprovement:
+    """Margin a candidate must beat the best by: absolute, or relative (percent)."""
+
+    value: float = 0.0
+    relative: bool = False
+
+    def margin(self, best: float) -> float:
+        """The margin in metric units against a best score of `best`."""
+        return abs(best) * self.value / 100.0 if self.relative else self.value
+
+    def text(self) -> str:
+        return f"{self.value:g}%" if self.relative else f"{self.value:g}"
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything `init` was told. Immutable for the whole run."""
+
+    run_command: str
+    direction: str
+    metric_name: str
+    report_source: str
+    trials: int = 1
+    iterations: int = 20
+    threshold: float | None = None
+    patience: int = 0
+    min_improvement: MinImprovement = field(default_factory=MinImprovement)
+    max_consecutive_crashes: int = 3
+    trial_timeout_seconds: float | None = None
+    critic: bool = False
+    instructions: str = ""
+    guard_command: str | None = None
+    protect: tuple[str, ...] = ()
+    metric_regex: str | None = None
+    no_branch: bool = False
+
+    @property
+    def report_is_file(self) -> bool:
+        return self.report_source not in STREAM_SOURCES
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["min_improvement"] = self.min_improvement.text()
+        d["protect"] = list(self.protect)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Config":
+        """Inverse of `to_dict`. Raises UsageError on a malformed dict."""
+        try:
+            d = dict(d)
+            d["min_improvement"] = parse_min_improvement(str(d.get("min_improvement", "0")))
+            d["protect"] = tuple(d.get("protect", ()))
+            names = {f.name for f in dataclasses.fields(cls)}
+            return cls(**{k: v for k, v in d.items() if k in names})
+        except (TypeError, ValueError) as exc:
+            raise UsageError(f".ratchet/config.json is malformed ({exc}); re-run init") from None
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises a one-line UsageError instead of printing usage."""
+
+    def error(self, message: str):  # noqa: D401 - argparse API
+        raise UsageError(f"{message} (see --help)")
+
+
+def _number(flag: str, text: str, *, integer: bool, minimum: float | None = None,
+            strictly_above: bool = False) -> float:
+    try:
+        value = int(text) if integer else float(text)
+    except ValueError:
+        kind = "a whole number" if integer else "a number"
+        raise UsageError(f"{flag} must be {kind}, got {text!r}") from None
+    if not integer and not math.isfinite(value):
+        raise UsageError(f"{flag} must be a finite number, got {text!r}")
+    if minimum is not None and (value <= minimum if strictly_above else value < minimum):
+        op = ">" if strictly_above else ">="
+        raise UsageError(f"{flag} must be {op} {minimum:g}, got {text!r}")
+    return value
+
+
+def parse_min_improvement(text: str) -> MinImprovement:
+    """'0.05' -> absolute margin; '2%' -> 2 percent of the current best."""
+    raw = text.strip()
+    relative = raw.endswith("%")
+    value = _number("--min-improvement", raw[:-1] if relative else raw, integer=False, minimum=0)
+    return MinImprovement(value, relative)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The `init` flags, exactly the slash command's."""
+    p = _Parser(prog="ratchet.py init", allow_abbrev=False,
+                description="Start a ratchet run in the current git repository.")
+    req = p.add_argument_group("required")
+    req.add_argument("--run-command", required=True, help="shell command that produces the report")
+    req.add_argument("--direction", required=True, help="min or max: which way is better")
+    req.add_argument("--metric-name", required=True, help="name of the metric inside the report")
+    req.add_argument("--report-source", required=True,
+                     help="stdout, stderr, or a file path (relative to this directory) read after each run")
+    p.add_argument("--trials", default="1", help="runs per iteration, averaged (default 1)")
+    p.add_argument("--iterations", default="20", help="hard cap on iterations after the baseline (default 20)")
+    p.add_argument("--threshold", default=None, help="stop once the best score crosses this value")
+    p.add_argument("--patience", default="0",
+                   help="stop after K iterations in a row without a kept improvement (default 0: off)")
+    p.add_argument("--min-improvement", default="0",
+                   help="margin over the best needed to keep: a number in metric units, or a percent like 2%%")
+    p.add_argument("--max-consecutive-crashes", default="3", help="stop after N crashed iterations in a row (default 3)")
+    p.add_argument("--trial-timeout-seconds", default=None,
+                   help="wall-clock cap per trial; the whole process group is killed")
+    p.add_argument("--critic", action="store_true", help="two proposers and a blind judge per iteration")
+    p.add_argument("--instructions", default=None, help="run-specific integrity rules, echoed back every step")
+    p.add_argument("--instructions-file", default=None, help="read the instructions from this file")
+    p.add_argument("--guard-command", default=None, help="must exit 0 before an improvement is kept (e.g. the tests)")
+    p.add_argument("--protect", action="append", default=[], metavar="GLOB",
+                   help="files the change must never touch (repeatable)")
+    p.add_argument("--metric-regex", default=None, help="extraction pattern with one capture group")
+    p.add_argument("--no-branch", action="store_true",
+                   help="commit on the current branch instead of a new ratchet/<run_id> branch")
+    return p
+
+
+def parse_init_args(argv: list[str], instructions_from_file: str | None = None) -> Config:
+    """Validate `init` flags into a Config.
+
+    `instructions_from_file` is the text of --instructions-file, read by the
+    caller. Raises UsageError (one line) on any bad flag or value.
+    """
+    ns = build_parser().parse_args(argv)
+    return config_from_namespace(ns, instructions_from_file)
+
+
+def config_from_namespace(ns: argparse.Namespace, instructions_from_file: str | None) -> Config:
+    for flag in ("run_command", "metric_name", "report_source"):
+        if not getattr(ns, flag).strip():
+            raise UsageError(f"--{flag.replace('_', '-')} must not be empty")
+    direction = ns.direction.strip().lower()
+    if direction not in DIRECTIONS:
+        raise UsageError(f"--direction must be min or max, got {ns.direction!r}")
+    if ns.instructions is not None and ns.instructions_file is not None:
+        raise UsageError("give --instructions or --instructions-file, not both")
+    timeout = None
+    if ns.trial_timeout_seconds is not None:
+        timeout = _number("--trial-timeout-seconds", ns.trial_timeout_seconds, integer=False,
+                          minimum=0, strictly_above=True)
+    threshold = None
+    if ns.threshold is not None:
+        threshold = _number("--threshold", ns.threshold, integer=False)
+    regex = ns.metric_regex
+    if regex is not None:
+        try:
+            groups = re.compile(regex).groups
+        except re.error as exc:
+            raise UsageError(f"--metric-regex is not a valid regular expression: {exc}") from None
+        if groups != 1:
+            raise UsageError(f"--metric-regex must have exactly one capture group, it has {groups}")
+    protect = tuple(g.strip() for g in ns.protect)
+    if any(not g for g in protect):
+        raise UsageError("--protect needs a non-empty glob")
+    guard = ns.guard_command
+    if guard is not None and not guard.strip():
+        raise UsageError("--guard-command must not be empty")
+    return Config(
+        run_command=ns.run_command,
+        direction=direction,
+        metric_name=ns.metric_name.strip(),
+        report_source=ns.report_source.strip(),
+        trials=int(_number("--trials", ns.trials, integer=True, minimum=1)),
+        iterations=int(_number("--iterations", ns.iterations, integer=True, minimum=1)),
+        threshold=threshold,
+        patience=int(_number("--patience", ns.patience, integer=True, minimum=0)),
+        min_improvement=parse_min_improvement(ns.min_improvement),
+        max_consecutive_crashes=int(_number("--max-consecutive-crashes", ns.max_consecutive_crashes,
+                                            integer=True, minimum=1)),
+        trial_timeout_seconds=timeout,
+        critic=bool(ns.critic),
+        instructions=(instructions_from_file if ns.instructions_file is not None else ns.instructions or ""),
+        guard_command=guard,
+        protect=protect,
+        metric_regex=regex,
+        no_branch=bool(ns.no_branch),
+    )
+

@@ -1,0 +1,108 @@
+"""Integrity: the evaluation harness and ratchet's own records, checked by code.
+
+- `fingerprint(root, globs)` hashes every file the `--protect` globs match
+  (git-ignored files included: a protected data set is often ignored);
+  `compare` lists what was modified, deleted or added since.
+- `file_stamp` identifies a report file's version, to detect one edited
+  between trials or not rewritten by a trial (a stale or planted report).
+- `seal` / `verify_seal` make a JSON state file tamper-evident; `chain` links
+  results.jsonl records. This catches an edited score file; it is not a
+  defence against someone who reads this code and recomputes the hashes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+SKIP_DIRS = (".git", ".ratchet")
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _matches(root: Path, pattern: str) -> list[Path]:
+    pattern = pattern.lstrip("/")
+    if pattern.endswith("/"):
+        pattern += "**/*"
+    base = root / pattern
+    if base.is_dir() and not any(c in pattern for c in "*?["):
+        found = list(base.rglob("*"))
+    else:
+        found = list(root.glob(pattern))
+    return [p for p in found if p.is_file() and not (set(p.relative_to(root).parts[:1]) & set(SKIP_DIRS))]
+
+
+def fingerprint(root: Path, globs: list[str] | tuple[str, ...]) -> dict[str, str]:
+    """{repo-relative path: sha256} of every file matched by `globs`.
+
+    A glob naming a directory covers everything below it; `**` recurses.
+    Paths inside .git/ and .ratchet/ are never included.
+    """
+    prints: dict[str, str] = {}
+    for pattern in globs:
+        for path in _matches(root, pattern):
+            prints[path.relative_to(root).as_posix()] = sha256_file(path)
+    return dict(sorted(prints.items()))
+
+
+def compare(before: dict[str, str], after: dict[str, str]) -> list[str]:
+    """Human-readable differences between two fingerprints, sorted."""
+    problems = []
+    for path in sorted(set(before) | set(after)):
+        if path not in after:
+            problems.append(f"protected file deleted: {path}")
+        elif path not in before:
+            problems.append(f"protected file added: {path}")
+        elif before[path] != after[path]:
+            problems.append(f"protected file modified: {path}")
+    return problems
+
+
+def file_stamp(path: Path) -> dict | None:
+    """Identity of a file's current version (None when it does not exist)."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return {"mtime_ns": st.st_mtime_ns, "size": st.st_size, "sha256": sha256_file(path)}
+
+
+def _canonical(obj) -> bytes:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def seal(obj: dict, key: str) -> str:
+    """Digest of `obj` (its own 'seal' field excluded) bound to `key` (run id)."""
+    body = {k: v for k, v in obj.items() if k != "seal"}
+    return hashlib.sha256(key.encode() + b"\0" + _canonical(body)).hexdigest()
+
+
+def sealed(obj: dict, key: str) -> dict:
+    return {**{k: v for k, v in obj.items() if k != "seal"}, "seal": seal(obj, key)}
+
+
+def verify_seal(obj: dict, key: str) -> bool:
+    return obj.get("seal") == seal(obj, key)
+
+
+def chain(prev: str, record: dict) -> str:
+    """Link value for `record` after a record whose link was `prev`."""
+    body = {k: v for k, v in record.items() if k != "chain"}
+    return hashlib.sha256(prev.encode() + b"\0" + _canonical(body)).hexdigest()
+
+
+def broken_links(records: list[dict], key: str) -> list[int]:
+    """Iterations whose chain link does not verify (edited or reordered)."""
+    prev, bad = key, []
+    for rec in records:
+        if rec.get("chain") != chain(prev, rec):
+            bad.append(rec.get("iter", -1))
+        prev = rec.get("chain", "")
+    return bad

@@ -1,0 +1,83 @@
+#!/usr/bin/env python3
+"""ratchet: keep a code change only when a measured metric really improved.
+
+Thin dispatcher. Each command prints one JSON object on stdout; bad input
+prints one line on stderr and exits 2. Run `ratchet.py COMMAND --help`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # works under python3 -I
+
+import commands  # noqa: E402
+import config  # noqa: E402
+from errors import UsageError  # noqa: E402
+from gitops import GitError  # noqa: E402
+from store import TamperedState  # noqa: E402
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):
+        raise UsageError(f"{message} (see --help)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="ratchet.py", description=__doc__.split("\n\n")[0], allow_abbrev=False)
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sub.add_parser("init", help="start a run (flags: ratchet.py init --help)", add_help=False)
+    s = sub.add_parser("status", help="where the run stands and what to do next")
+    s.add_argument("--format", choices=("json", "text"), default="json")
+    t = sub.add_parser("run-trial", help="run the next trial of the current iteration")
+    t.add_argument("--all", action="store_true", help="run every remaining trial of the iteration")
+    t.add_argument("--hypothesis", default=None, help="what the change is expected to do (recorded)")
+    c = sub.add_parser("score", help="supply a metric the parser could not read (must appear in the report)")
+    c.add_argument("--value", required=True)
+    c.add_argument("--trial", type=int, default=None)
+    d = sub.add_parser("decide", help="decide the iteration: keep (commit) or revert")
+    d.add_argument("--description", required=True, help="what the change was (the commit message)")
+    return p
+
+
+def dispatch(argv: list[str], cwd: Path) -> tuple[dict | str, int]:
+    if argv[:1] == ["init"]:
+        return commands.init(argv[1:], cwd), 0
+    ns = build_parser().parse_args(argv)
+    if ns.command == "status":
+        return (commands.status_text(cwd) if ns.format == "text" else commands.status(cwd)), 0
+    if ns.command == "run-trial":
+        return commands.run_trial(cwd, ns.all, ns.hypothesis), 0
+    if ns.command == "score":
+        return commands.score(cwd, ns.value, ns.trial), 0
+    if ns.command == "decide":
+        return commands.decide(cwd, ns.description), 0
+    raise UsageError(f"unknown command {ns.command}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["init"] and any(a in ("-h", "--help") for a in argv[1:]):
+        config.build_parser().print_help()
+        return 0
+    try:
+        out, code = dispatch(argv, Path.cwd())
+    except UsageError as exc:
+        print(f"ratchet: error: {exc}", file=sys.stderr)
+        return 2
+    except (GitError, TamperedState) as exc:
+        print(f"ratchet: error: {exc}", file=sys.stderr)
+        return 1
+    if isinstance(out, str):
+        sys.stdout.write(out)
+    else:
+        print(json.dumps(out, ensure_ascii=False, separators=(",", ":")))
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,123 @@
+"""Running one trial of a shell command.
+
+`run(command, cwd, stdout_path, stderr_path, timeout)` runs `command` with
+`/bin/sh -c` in its own process group, stdin closed, and streams stdout and
+stderr to files as they arrive (never held in memory). Each stream keeps its
+first `HEAD_BYTES` and last `TAIL_BYTES`; what lies between is dropped and a
+marker line says how much, so a command printing gigabytes costs bounded disk
+and memory while the summary it prints at the end survives.
+
+On timeout the whole process group (grandchildren included) gets SIGTERM,
+then SIGKILL after `GRACE_SECONDS`. When the command exits on its own, any
+process it left behind in its group is killed too, so stragglers cannot skew
+the next trial.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+HEAD_BYTES = 8 * 1024 * 1024
+TAIL_BYTES = 1024 * 1024
+GRACE_SECONDS = 2.0
+CHUNK = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened. `exit_code` is negative (-signal) when killed by a signal."""
+
+    exit_code: int | None
+    timed_out: bool
+    duration_s: float
+    stdout_bytes: int
+    stderr_bytes: int
+    truncated: bool
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0 and not self.timed_out
+
+
+def _pump(stream, path: Path, counters: dict, key: str) -> None:
+    """Copy `stream` to `path`: head in place, a tail ring, a marker between."""
+    total = 0
+    tail = bytearray()
+    with open(path, "wb") as out:
+        while True:
+            chunk = stream.read(CHUNK)
+            if not chunk:
+                break
+            room = HEAD_BYTES - total
+            if room > 0:
+                out.write(chunk[:room])
+            if len(chunk) > room:
+                tail += chunk[max(room, 0):]
+                if len(tail) > TAIL_BYTES:
+                    del tail[:len(tail) - TAIL_BYTES]
+            total += len(chunk)
+        if total > HEAD_BYTES:
+            dropped = total - HEAD_BYTES - len(tail)
+            if dropped > 0:
+                out.write(f"\n[ratchet: {dropped} bytes dropped from the middle]\n".encode())
+            out.write(tail)
+    stream.close()
+    counters[key] = total
+
+
+def copy_capped(src: Path, dst: Path) -> int:
+    """Copy file `src` to `dst` keeping head and tail like a stream; returns
+    the source size in bytes."""
+    counters: dict = {}
+    _pump(open(src, "rb"), dst, counters, "n")
+    return counters["n"]
+
+
+def _kill_group(pgid: int, sig: int) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def run(command: str, cwd: Path, stdout_path: Path, stderr_path: Path,
+        timeout: float | None, env: dict | None = None) -> Outcome:
+    """Run `command` once; see the module docstring for the guarantees."""
+    start = time.monotonic()
+    proc = subprocess.Popen(
+        command, shell=True, cwd=str(cwd), env=env,
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    counters: dict = {}
+    pumps = [threading.Thread(target=_pump, args=(proc.stdout, stdout_path, counters, "out"), daemon=True),
+             threading.Thread(target=_pump, args=(proc.stderr, stderr_path, counters, "err"), daemon=True)]
+    for t in pumps:
+        t.start()
+    timed_out = False
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+        _kill_group(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=GRACE_SECONDS)
+        except subprocess.TimeoutExpired:
+            pass
+    duration = time.monotonic() - start
+    _kill_group(proc.pid, signal.SIGKILL)
+    proc.wait()
+    for t in pumps:
+        t.join(timeout=10)
+    out_n, err_n = counters.get("out", 0), counters.get("err", 0)
+    return Outcome(
+        exit_code=proc.returncode, timed_out=timed_out, duration_s=round(duration, 4),
+        stdout_bytes=out_n, stderr_bytes=err_n,
+        truncated=max(out_n, err_n) > HEAD_BYTES + TAIL_BYTES,
+    )

@@ -1,0 +1,73 @@
+"""Where a run stands, derived from plain data. Pure.
+
+Nothing here is stored: the iteration number, the best result, the phase and
+the next step are all recomputed from config + history (results.jsonl
+records) + current (the iteration in progress), so they can never disagree
+with the log.
+"""
+
+from __future__ import annotations
+
+import decision
+
+CMD = "ratchet.py"
+
+
+def best_of(history: list[dict]) -> dict | None:
+    """{score, sha, iter} of the last kept record (the baseline counts)."""
+    for rec in reversed(history):
+        if rec.get("kept"):
+            return {"score": rec.get("avg"), "sha": rec.get("sha"), "iter": rec.get("iter")}
+    return None
+
+
+def next_iteration(history: list[dict]) -> int:
+    return history[-1]["iter"] + 1 if history else 0
+
+
+def stop_of(cfg: dict, history: list[dict]) -> dict:
+    """{"stopped": bool, "reason": str|None} from the stop rules in decision."""
+    best = best_of(history)
+    reason = decision.stop_reason(
+        history=history, direction=cfg["direction"], iterations=cfg["iterations"],
+        patience=cfg["patience"], max_consecutive_crashes=cfg["max_consecutive_crashes"],
+        threshold=cfg.get("threshold"), best_score=best["score"] if best else None)
+    return {"stopped": reason is not None, "reason": reason}
+
+
+def phase_of(current: dict | None, iteration: int, trials_needed: int) -> str:
+    """baseline | propose | measuring | needs_score | decide."""
+    trials = (current or {}).get("trials", [])
+    if (current or {}).get("integrity_problems"):
+        return "decide"
+    if any(t["status"] == "crash" for t in trials):
+        return "decide"
+    if any(t["status"] == "needs_score" for t in trials):
+        return "needs_score"
+    if len(trials) >= trials_needed:
+        return "decide"
+    if not trials:
+        return "baseline" if iteration == 0 else "propose"
+    return "measuring"
+
+
+def next_step(phase: str, stop: dict, critic: bool = False, runner_up: str | None = None) -> str:
+    """One plain instruction for the model."""
+    if stop["stopped"]:
+        return f"stop: the run is over ({stop['reason']}); show `{CMD} status --format text` to the user"
+    return {
+        "baseline": f"measure the unchanged code: {CMD} run-trial --all, then {CMD} decide --description baseline",
+        "propose": (f"critic mode: get two proposals and a verdict (instructions/critic-mode.md), then "
+                    f"{CMD} run-trial --all" if critic else
+                    f"make ONE change, then {CMD} run-trial --all --hypothesis TEXT")
+                   + (f" (runner-up from last iteration available: {runner_up})" if runner_up else ""),
+        "measuring": f"{CMD} run-trial --all",
+        "needs_score": (f"the parser found no metric: read the report named in the trial and run "
+                        f"{CMD} score --value NUMBER (copied from the report), or {CMD} decide to count it as a crash"),
+        "decide": f"{CMD} decide --description TEXT",
+    }[phase]
+
+
+def summarize(rec: dict) -> dict:
+    """The few fields of a record the model needs in `recent`."""
+    return {k: rec.get(k) for k in ("iter", "decision", "avg", "kept", "description")}
