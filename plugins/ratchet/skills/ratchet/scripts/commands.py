@@ -68,14 +68,13 @@ class Run:
         return self.workdir / self.config.report_source if self.config.report_is_file else None
 
     def exclude_paths(self) -> list[str]:
-        """Paths never snapshotted or cleaned: the report file."""
+        """Paths never snapshotted or cleaned: the report file (unless git
+        ignores it already)."""
         rf = self.report_file()
         if rf is None:
             return []
-        try:
-            return [rf.resolve().relative_to(self.root.resolve()).as_posix()]
-        except ValueError:
-            return []
+        rel = rf.resolve().relative_to(self.root.resolve()).as_posix()
+        return [] if gitops.is_ignored(self.root, rel) else [rel]
 
 
 def load(cwd: Path) -> Run:
@@ -179,9 +178,7 @@ def status(cwd: Path) -> dict:
     run = load(cwd)
     try:
         with run.store.lock():
-            if run.current and run.current.get("deciding"):
-                _finish_pending(run)
-                run = load(cwd)
+            run = _resume(run, cwd)
     except UsageError:
         pass  # another command holds the lock: report what is on disk
     return _status_dict(run)
@@ -408,6 +405,8 @@ def decide(cwd: Path, description: str) -> dict:
         run = _resume(run, cwd)
         _require_running(run)
         cur = run.current
+        if cur is None and run.tampered:  # current.json itself was edited: decide on what is left
+            cur = {"iter": run.iteration, "hypothesis": "", "trials": []}
         if cur is None or (not cur.get("trials") and not cur.get("integrity_problems")
                            and not run.tampered):
             raise UsageError("nothing to decide: run ratchet.py run-trial --all first")
@@ -451,7 +450,7 @@ def decide(cwd: Path, description: str) -> dict:
             record["unrecoverable"] = unrestorable
         cur["deciding"] = {"record": record, "best_sha": best_sha}
         run.store.write_sealed("current.json", cur, run.key)
-        record = _finish_pending(run)
+        record = _finish_pending(run, cur["deciding"])
         run = load(cwd)
     stop = state.stop_of(run.meta["config"], run.history)
     phase = state.phase_of(None, run.iteration, run.config.trials)
@@ -490,10 +489,9 @@ def _run_guard(run: Run, cur: dict) -> dict:
             "duration_s": o.duration_s, "output": run.store.rel(out)}
 
 
-def _finish_pending(run: Run) -> dict:
-    """Carry out the decision recorded in current.json. Idempotent: each step
-    checks whether it already happened."""
-    pending = run.current["deciding"]
+def _finish_pending(run: Run, pending: dict) -> dict:
+    """Carry out `pending` (the decision recorded in current.json's
+    "deciding"). Idempotent: each step checks whether it already happened."""
     record, best_sha = dict(pending["record"]), pending["best_sha"]
     it = record["iter"]
     root, excl = run.root, run.exclude_paths()
@@ -523,6 +521,6 @@ def _finish_pending(run: Run) -> dict:
 def _resume(run: Run, cwd: Path) -> Run:
     """Finish a decision a crash interrupted; return the fresh run."""
     if run.current and run.current.get("deciding"):
-        _finish_pending(run)
+        _finish_pending(run, run.current["deciding"])
         return load(cwd)
     return run

@@ -81,6 +81,11 @@ def dirty_paths(root: Path, skip_prefix: str = ".ratchet/") -> list[str]:
     return paths
 
 
+def is_ignored(root: Path, path: str) -> bool:
+    return subprocess.run(["git", "-C", str(root), "check-ignore", "-q", "--", path],
+                          stdin=subprocess.DEVNULL).returncode == 0
+
+
 def git_path(root: Path, name: str) -> Path:
     """A path inside the git dir (works in linked worktrees too)."""
     p = Path(git(root, "rev-parse", "--git-path", name))

@@ -31,6 +31,8 @@ def _matches(root: Path, pattern: str) -> list[Path]:
     pattern = pattern.lstrip("/")
     if pattern.endswith("/"):
         pattern += "**/*"
+    elif pattern.endswith("**"):
+        pattern += "/*"  # before 3.13, a trailing ** matches directories only
     base = root / pattern
     if base.is_dir() and not any(c in pattern for c in "*?["):
         found = list(base.rglob("*"))

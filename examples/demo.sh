@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The ratchet loop on a small example, without Claude.
+# Builds a throwaway git repository with a slow prime counter and its benchmark,
+# then drives the real ratchet.py with a scripted stand-in for the model that
+# makes four changes: a real speed-up, a regression, a crash, and an attempt to
+# edit the protected benchmark. Prints each decision and the final table.
+# Usage: ./examples/demo.sh [WORKDIR]   (default: a new temporary directory)
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+ratchet="$here/../plugins/ratchet/skills/ratchet/scripts/ratchet.py"
+PYTHON=${PYTHON:-python3}
+work=${1:-$(mktemp -d)}
+repo="$work/primes-demo"
+rm -rf "$repo" && mkdir -p "$repo"
+cp "$here/primes/primes.py" "$here/primes/bench.py" "$repo/"
+printf '__pycache__/\n' > "$repo/.gitignore"
+cd "$repo"
+git init -q -b main
+git add -A
+git -c user.name=demo -c user.email=demo@example.com commit -qm "slow prime counter"
+
+field() { "$PYTHON" -c "import json,sys; print(json.load(sys.stdin)$1)"; }
+# Run a ratchet.py command and show its JSON answer as one readable line.
+step() { printf '$ ratchet.py %s\n' "$*"; "$PYTHON" "$ratchet" "$@" | "$PYTHON" "$here/primes/show.py"; }
+
+echo "demo repository: $repo"
+step init --run-command "$PYTHON bench.py" --direction min --metric-name wall_time \
+  --report-source stdout --trials 3 --patience 3 --protect bench.py \
+  --instructions "Do not change the answer. Performance only."
+step run-trial --all
+step decide --description baseline
+k=1
+while true; do
+  stopped=$("$PYTHON" "$ratchet" status | field '["stop"]["stopped"]')
+  [ "$stopped" = "True" ] && break
+  edit=$("$PYTHON" "$here/primes/stand_in_model.py" "$repo" "$k")
+  hypothesis=$(echo "$edit" | field '["hypothesis"]')
+  description=$(echo "$edit" | field '["description"]')
+  printf '\n# stand-in model, edit %s: %s\n' "$k" "$description"
+  step run-trial --all --hypothesis "$hypothesis"
+  step decide --description "$description"
+  k=$((k + 1))
+done
+printf '\n'
+"$PYTHON" "$ratchet" status --format text
+printf '\ngit log on the run branch:\n'
+git log --oneline

@@ -1,0 +1,17 @@
+"""Reduce one ratchet.py JSON answer (stdin) to a line a person can read."""
+import json
+import sys
+
+o = json.load(sys.stdin)
+if "decision" in o:
+    stop = o["stop"]["reason"] if o["stop"]["stopped"] else "no"
+    mean = "-" if o["avg"] is None else f"{o['avg']:.6f}"
+    print(f"  -> {o['decision']}, kept={o['kept']}, mean={mean}, best={o['best']['score']:.6f}, stop={stop}")
+elif "integrity_violation" in o:
+    print("  -> integrity violation: " + "; ".join(o["integrity_violation"]))
+elif isinstance(o.get("trials"), list):
+    shown = [f"{t['score']:.6f}" if t["status"] == "ok" else f"{t['status']} ({t.get('problem', '')})"
+             for t in o["trials"]]
+    print("  -> trials: " + ", ".join(shown))
+else:
+    print(f"  -> run {o.get('run_id')} on branch {o.get('branch')}, warnings: {o.get('warnings')}")

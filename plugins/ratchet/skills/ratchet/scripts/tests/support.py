@@ -1,0 +1,117 @@
+"""Test helpers: throwaway git repositories and a way to call the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+from pathlib import Path
+from unittest import mock
+
+SCRIPTS = Path(__file__).resolve().parent.parent
+RATCHET = SCRIPTS / "ratchet.py"
+
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "Test", "GIT_AUTHOR_EMAIL": "test@example.com",
+    "GIT_COMMITTER_NAME": "Test", "GIT_COMMITTER_EMAIL": "test@example.com",
+    "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1",
+}
+
+
+def git(repo: Path, *args: str) -> str:
+    out = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True,
+                         env={**os.environ, **GIT_ENV}, check=True)
+    return out.stdout.strip()
+
+
+class Result:
+    def __init__(self, proc: subprocess.CompletedProcess):
+        self.code = proc.returncode
+        self.stdout = proc.stdout
+        self.stderr = proc.stderr
+
+    @property
+    def json(self) -> dict:
+        lines = [ln for ln in self.stdout.splitlines() if ln.strip()]
+        if len(lines) != 1:
+            raise AssertionError(f"expected one JSON line, got {self.stdout!r} (stderr {self.stderr!r})")
+        return json.loads(lines[0])
+
+
+class RepoTestCase(unittest.TestCase):
+    """Each test gets a fresh git repository with one commit.
+
+    Files: work.py (N = 1000), bench.py (prints `score: N`), .gitignore
+    ignoring `ignored/` and __pycache__.
+    """
+
+    files = {
+        "work.py": "N = 1000\n",
+        "bench.py": "import work\nprint('score:', work.N)\n",
+        ".gitignore": "ignored/\n__pycache__/\n",
+    }
+
+    def setUp(self):
+        env = mock.patch.dict(os.environ, GIT_ENV)  # in-process git calls stay hermetic too
+        env.start()
+        self.addCleanup(env.stop)
+        self.tmp = Path(tempfile.mkdtemp(prefix="ratchet-test-"))
+        self.repo = self.tmp / "repo"
+        self.repo.mkdir()
+        git(self.repo, "init", "-q", "-b", "main")
+        for name, text in self.files.items():
+            self.write(name, text)
+        git(self.repo, "add", "-A")
+        git(self.repo, "commit", "-qm", "initial")
+        self.start = git(self.repo, "rev-parse", "HEAD")
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def write(self, name: str, text: str) -> Path:
+        path = self.repo / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        return path
+
+    def read(self, name: str) -> str:
+        return (self.repo / name).read_text()
+
+    def cli(self, *args: str, cwd: Path | None = None, isolated: bool = False) -> Result:
+        cmd = [sys.executable, *(["-I"] if isolated else []), str(RATCHET), *args]
+        env = {**os.environ, **GIT_ENV}
+        proc = subprocess.run(cmd, cwd=str(cwd or self.repo), capture_output=True, text=True,
+                              env=env, stdin=subprocess.DEVNULL, timeout=120)
+        return Result(proc)
+
+    def ok(self, *args: str, **kw) -> dict:
+        res = self.cli(*args, **kw)
+        self.assertEqual(res.code, 0, f"{args} failed: {res.stderr}")
+        return res.json
+
+    def init(self, *extra: str) -> dict:
+        return self.ok("init", "--run-command", f"{sys.executable} bench.py", "--direction", "min",
+                       "--metric-name", "score", "--report-source", "stdout", *extra)
+
+    def iteration(self, description: str, hypothesis: str | None = None) -> dict:
+        args = ["run-trial", "--all"] + (["--hypothesis", hypothesis] if hypothesis else [])
+        self.ok(*args)
+        return self.ok("decide", "--description", description)
+
+    def results(self) -> list[dict]:
+        path = self.repo / ".ratchet" / "results.jsonl"
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+    def snapshot_tree(self) -> dict:
+        """Every file below the repo (outside .git), with contents."""
+        out = {}
+        for p in sorted(self.repo.rglob("*")):
+            rel = p.relative_to(self.repo).as_posix()
+            if rel.startswith(".git/") or rel == ".git" or not p.is_file():
+                continue
+            out[rel] = p.read_bytes()
+        return out
