@@ -339,9 +339,15 @@ def _one_trial(run: Run, cur: dict) -> dict:
         return {**rec, "status": "crash", "problem": f"timed out after {cfg.trial_timeout_seconds:g}s"}
     if outcome.exit_code != 0:
         return {**rec, "status": "crash", "problem": f"exit code {outcome.exit_code}"}
-    found = extract.extract(report.read_text(errors="replace"), cfg.metric_name, cfg.metric_regex)
+    text = report.read_text(errors="replace")
+    if not text.strip():
+        return {**rec, "status": "crash", "problem": "the report is empty (the command printed nothing)"}
+    found = extract.extract(text, cfg.metric_name, cfg.metric_regex)
     if found.value is None:
-        return {**rec, "status": "needs_score", "problem": found.problem}
+        if found.absent and extract.has_number(text):
+            return {**rec, "status": "needs_score", "problem": found.problem}
+        detail = "" if not found.absent else " and the report holds no number"
+        return {**rec, "status": "crash", "problem": found.problem + detail}
     return {**rec, "status": "ok", "score": found.value, "score_source": found.source}
 
 

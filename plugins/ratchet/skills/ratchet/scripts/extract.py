@@ -26,11 +26,15 @@ _NUM_RE = re.compile(rf"^(?:{NUMBER})$", re.IGNORECASE)
 
 @dataclass(frozen=True)
 class Extraction:
-    """`value` is a finite float, or None with `problem` saying why."""
+    """`value` is a finite float, or None with `problem` saying why.
+
+    `absent` is True when nothing matched at all (a person or the model may
+    still find the number); False when a match held no usable number."""
 
     value: float | None
     source: str  # "regex" | "json" | "jsonl" | "text" | "none"
     problem: str = ""
+    absent: bool = False
 
 
 def _as_score(raw, source: str) -> Extraction:
@@ -60,7 +64,7 @@ def _lookup(obj, name: str):
 def _from_regex(text: str, regex: str) -> Extraction:
     matches = list(re.finditer(regex, text, re.MULTILINE))
     if not matches:
-        return Extraction(None, "regex", "--metric-regex matched nothing in the report")
+        return Extraction(None, "regex", "--metric-regex matched nothing in the report", absent=True)
     return _as_score(matches[-1].group(1).strip(), "regex")
 
 
@@ -117,7 +121,12 @@ def extract(text: str, name: str, regex: str | None = None) -> Extraction:
         found = finder(text, name)
         if found is not None:
             return found
-    return Extraction(None, "none", f"no value for metric {name!r} found in the report")
+    return Extraction(None, "none", f"no value for metric {name!r} found in the report", absent=True)
+
+
+def has_number(text: str) -> bool:
+    """True when `text` holds at least one finite number token."""
+    return re.search(r"\d", text) is not None
 
 
 def appears_literally(text: str, number: str) -> bool:

@@ -222,6 +222,30 @@ class ReportSources(RepoTestCase):
         self.assertEqual(self.ok("run-trial", "--all")["trials"][0]["score"], 1000.0)
 
 
+class CrashKinds(RepoTestCase):
+    def trial_after(self, bench: str) -> dict:
+        self.init()
+        self.iteration("baseline")
+        self.write("work.py", "N = 1\n")
+        self.write("bench.py", bench)
+        return self.ok("run-trial", "--all")["trials"][0]
+
+    def test_empty_output_is_a_crash(self):
+        trial = self.trial_after("pass\n")
+        self.assertEqual(trial["status"], "crash")
+        self.assertIn("printed nothing", trial["problem"])
+
+    def test_output_without_any_number_is_a_crash_not_a_question(self):
+        trial = self.trial_after("print('all done')\n")
+        self.assertEqual(trial["status"], "crash")
+        self.assertIn("holds no number", trial["problem"])
+
+    def test_nan_metric_is_a_crash(self):
+        trial = self.trial_after("print('score: nan')\n")
+        self.assertEqual(trial["status"], "crash")
+        self.assertIn("nan/inf", trial["problem"])
+
+
 class AgentSuppliedScore(RepoTestCase):
     files = {**RepoTestCase.files, "bench.py": "import work\nprint('elapsed (score) =>', work.N)\n"}
 
