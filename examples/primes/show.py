@@ -9,6 +9,10 @@ if "decision" in o:
     print(f"  -> {o['decision']}, kept={o['kept']}, mean={mean}, best={o['best']['score']:.6f}, stop={stop}")
 elif "integrity_violation" in o:
     print("  -> integrity violation: " + "; ".join(o["integrity_violation"]))
+elif o.get("test") and o["test"]["effect"] is not None and not o["trials"]:
+    t = o["test"]
+    print(f"  -> {o['pairs']} interleaved pairs: {t['outcome']}, effect {t['effect']:+.6f} "
+          f"[{t['ci_low']:+.6f}, {t['ci_high']:+.6f}], p={t['p_value']:.2g}")
 elif isinstance(o.get("trials"), list):
     shown = [f"{t['score']:.6f}" if t["status"] == "ok" else f"{t['status']} ({t.get('problem', '')})"
              for t in o["trials"]]

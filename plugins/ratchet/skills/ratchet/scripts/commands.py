@@ -22,8 +22,11 @@ import decision
 import extract
 import gitops
 import integrity
+import interleave
+import measure
 import runner
 import state
+import stats
 from config import Config, build_parser, config_from_namespace
 from errors import UsageError
 from store import Store, TamperedState
@@ -63,6 +66,40 @@ class Run:
     @property
     def iteration(self) -> int:
         return state.next_iteration(self.history)
+
+    @property
+    def design(self) -> dict | None:
+        return state.design_of(self.history)
+
+    @property
+    def calibration(self) -> dict | None:
+        return self.history[0].get("calibration") if self.design else None
+
+    def margin(self) -> float:
+        """--min-improvement in metric units against the current best; for a
+        noisy metric raised to what the benchmark can resolve."""
+        best = self.best
+        m = self.config.min_improvement.margin(best["score"]) if best else 0.0
+        if self.design and self.design["kind"] != "exact":
+            m = stats.check_resolution(m, self.calibration)["effective_min_effect"]
+        return m
+
+    def measurement_done(self, cur: dict | None) -> bool:
+        trials = (cur or {}).get("trials", [])
+        if cur is None or not trials:
+            return False
+        design = self.design
+        if cur["iter"] == 0 or design["kind"] == "exact":
+            needed = self.config.baseline_trials if cur["iter"] == 0 else design["trials"]
+            return len(trials) >= needed or any(t["status"] == "crash" for t in trials)
+        return measure.paired_done(self, trials, design, self.margin())
+
+    def trials_needed(self, cur: dict | None) -> int:
+        """Trials the iteration needs at most (for status)."""
+        if self.iteration == 0 or self.design is None:
+            return self.config.baseline_trials
+        d = self.design
+        return d["trials"] if d["kind"] == "exact" else 2 * d["max_pairs"]
 
     def report_file(self) -> Path | None:
         return self.workdir / self.config.report_source if self.config.report_is_file else None
@@ -187,23 +224,55 @@ def status(cwd: Path) -> dict:
 def _status_dict(run: Run) -> dict:
     cfg = run.config
     stop = state.stop_of(run.meta["config"], run.history)
-    phase = "stopped" if stop["stopped"] else state.phase_of(run.current, run.iteration, cfg.trials)
+    phase = "stopped" if stop["stopped"] else state.phase_of(run.current, run.iteration,
+                                                              run.measurement_done(run.current))
     trials = (run.current or {}).get("trials", [])
     baseline = run.history[0] if run.history and run.history[0].get("decision") == "baseline" else None
-    warnings = list(run.tampered)
-    if run.torn:
-        warnings.append("results.jsonl ended in a torn line (interrupted write); it was ignored")
     out = {
         "run_id": run.key, "branch": run.meta.get("branch"), "iter": run.iteration, "phase": phase,
-        "trials": {"done": len(trials), "needed": cfg.trials},
+        "trials": {"done": len(trials), "needed": run.trials_needed(run.current)},
         "baseline": {"score": baseline["avg"], "sha": baseline["sha"]} if baseline else None,
-        "best": run.best, "recent": [state.summarize(r) for r in run.history[-RECENT:]],
-        "stop": stop, "instructions": cfg.instructions, "warnings": warnings,
+        "best": run.best, "design": (run.design or {}).get("kind"),
+        "recent": [state.summarize(r) for r in run.history[-RECENT:]],
+        "stop": stop, "total": _total(run.history, cfg.direction), "instructions": cfg.instructions,
+        "warnings": _warnings(run),
         "next": state.next_step(phase if phase != "stopped" else "decide", stop, cfg.critic),
     }
     if run.current and run.current.get("hypothesis"):
         out["hypothesis"] = run.current["hypothesis"]
     return out
+
+
+def _warnings(run: Run) -> list[str]:
+    out = list(run.tampered)
+    if run.torn:
+        out.append("results.jsonl ended in a torn line (interrupted write); it was ignored")
+    if run.calibration and run.design["kind"] != "exact":
+        best = run.best
+        m = run.config.min_improvement.margin(best["score"]) if best else 0.0
+        message = stats.check_resolution(m, run.calibration)["message"]
+        if message:
+            out.append(message)
+    return out
+
+
+def _total(history: list[dict], direction: str) -> dict | None:
+    """Baseline to best: from the confirmation run when there is one (noisy
+    metric, with a 95% interval), else the exact difference (deterministic
+    metric). None before the baseline or for a noisy run not yet confirmed."""
+    best = state.best_of(history)
+    design = state.design_of(history)
+    if not best or not design:
+        return None
+    conf = state.confirmation_of(history)
+    if conf and "gain" in conf:
+        keys = ("gain", "gain_low", "gain_high", "relative_gain", "relative_low", "relative_high", "n_pairs")
+        return {"source": "confirmation", **{k: conf.get(k) for k in keys}}
+    if design["kind"] == "exact":
+        base = history[0]["avg"]
+        gain = decision.gain(direction, base, best["score"])
+        return {"source": "exact", "gain": gain, "relative_gain": gain / abs(base) if base else None}
+    return None
 
 
 def status_text(cwd: Path) -> str:
@@ -226,6 +295,15 @@ def status_text(cwd: Path) -> str:
     if best and base:
         lines.append(f"baseline {_fmt(base['score'])} -> best {_fmt(best['score'])} "
                      f"(iter {best['iter']}, {str(best['sha'])[:10]})")
+    total = st["total"]
+    if total and total["source"] == "confirmation":
+        rel = total.get("relative_gain")
+        pct = "" if rel is None else (f", {100 * rel:+.3g}% [{100 * total['relative_low']:+.3g}%, "
+                                      f"{100 * total['relative_high']:+.3g}%]")
+        lines.append(f"confirmed gain {total['gain']:+.4g} [{total['gain_low']:+.4g}, {total['gain_high']:+.4g}] "
+                     f"(95%, baseline vs best re-measured in {total['n_pairs']} interleaved pairs{pct})")
+    if st["design"]:
+        lines.append(f"design: {st['design']}")
     stop = st["stop"]
     lines.append(f"stopped: {stop['reason']}" if stop["stopped"] else f"phase: {st['phase']}")
     lines.extend(f"warning: {w}" for w in st["warnings"])
@@ -267,7 +345,7 @@ def _start_iteration(run: Run, hypothesis: str | None) -> dict:
         raise UsageError("the working tree equals the best commit: there is no change to measure; "
                          "make one change first")
     return {"iter": run.iteration, "hypothesis": hypothesis or "", "candidate": candidate,
-            "base": head, "trials": [], "started": _now()}
+            "home": candidate, "base": head, "trials": [], "started": _now()}
 
 
 def run_trial(cwd: Path, run_all: bool, hypothesis: str | None) -> dict:
@@ -289,66 +367,39 @@ def run_trial(cwd: Path, run_all: bool, hypothesis: str | None) -> dict:
             run.store.write_sealed("current.json", cur, run.key)
         elif hypothesis and not cur.get("hypothesis"):
             cur["hypothesis"] = hypothesis
-        phase = state.phase_of(cur, cur["iter"], run.config.trials)
-        while phase in ("baseline", "propose", "measuring"):
-            cur["trials"].append(_one_trial(run, cur))
-            run.store.write_sealed("current.json", cur, run.key)
-            phase = state.phase_of(cur, cur["iter"], run.config.trials)
-            if not run_all:
-                break
-    return {
-        "iter": cur["iter"],
-        "trials": [_trial_view(t) for t in cur["trials"]],
-        "trials_done": len(cur["trials"]), "trials_needed": run.config.trials,
+        if not run.measurement_done(cur) and not any(t["status"] == "needs_score" for t in cur["trials"]):
+            design = run.design
+            if cur["iter"] == 0 or design["kind"] == "exact":
+                needed = run.config.baseline_trials if cur["iter"] == 0 else design["trials"]
+                measure.measure_plain(run, cur, needed, run_all)
+            else:
+                measure.measure_pairs(run, cur, design, run.margin(), run_all)
+        phase = state.phase_of(cur, cur["iter"], run.measurement_done(cur))
+    out = {
+        "iter": cur["iter"], "trials_done": len(cur["trials"]), "trials_needed": run.trials_needed(cur),
         "next": state.next_step(phase, {"stopped": False}, run.config.critic),
     }
+    paired = run.design is not None and run.design["kind"] != "exact" and cur["iter"] > 0
+    if paired:
+        out["pairs"] = len(interleave.complete_pairs(cur["trials"]))
+        out["test"] = _test_view(measure.test_of(run, cur["trials"], run.design, run.margin()).to_dict())
+        out["trials"] = [_trial_view(t) for t in cur["trials"] if t["status"] != "ok"]
+    else:
+        out["trials"] = [_trial_view(t) for t in cur["trials"]]
+    return out
+
+
+def _test_view(test: dict) -> dict:
+    return {k: test[k] for k in ("outcome", "effect", "ci_low", "ci_high", "p_value", "n_pairs", "reason")}
 
 
 def _trial_view(t: dict) -> dict:
     view = {k: t[k] for k in ("trial", "status", "score", "exit_code", "duration_s")}
+    if t.get("side") == "A":
+        view["side"] = "A"
     if t["status"] != "ok":
         view.update(problem=t.get("problem", ""), report=t["report"], log=t.get("log"))
     return view
-
-
-def _one_trial(run: Run, cur: dict) -> dict:
-    """Run the command once; return the trial record (never raises on a
-    failing command: that is a crashed trial)."""
-    cfg, n = run.config, len(cur["trials"]) + 1
-    report = run.store.report_path(cur["iter"], n)
-    report.parent.mkdir(parents=True, exist_ok=True)
-    other = run.store.report_path(cur["iter"], n, "log")
-    out_path, err_path = {"stdout": (report, other), "stderr": (other, report)}.get(
-        cfg.report_source, (other, run.store.report_path(cur["iter"], n, "err")))
-    rf = run.report_file()
-    before = integrity.file_stamp(rf) if rf else None
-    env = dict(os.environ, RATCHET_ITERATION=str(cur["iter"]), RATCHET_TRIAL=str(n))
-    outcome = runner.run(cfg.run_command, run.workdir, out_path, err_path, cfg.trial_timeout_seconds, env)
-    rec = {"trial": n, "exit_code": outcome.exit_code, "timed_out": outcome.timed_out,
-           "duration_s": outcome.duration_s, "report": run.store.rel(report),
-           "log": run.store.rel(other), "score": None, "score_source": None, "problem": ""}
-    if rf is not None:
-        after = integrity.file_stamp(rf)
-        rec["report_stamp"] = after
-        if after is None or after == before:
-            return {**rec, "status": "crash",
-                    "problem": f"the command did not write the report file {cfg.report_source}"}
-        runner.copy_capped(rf, report)
-    rec["report_sha256"] = integrity.sha256_file(report)
-    if outcome.timed_out:
-        return {**rec, "status": "crash", "problem": f"timed out after {cfg.trial_timeout_seconds:g}s"}
-    if outcome.exit_code != 0:
-        return {**rec, "status": "crash", "problem": f"exit code {outcome.exit_code}"}
-    text = report.read_text(errors="replace")
-    if not text.strip():
-        return {**rec, "status": "crash", "problem": "the report is empty (the command printed nothing)"}
-    found = extract.extract(text, cfg.metric_name, cfg.metric_regex)
-    if found.value is None:
-        if found.absent and extract.has_number(text):
-            return {**rec, "status": "needs_score", "problem": found.problem}
-        detail = "" if not found.absent else " and the report holds no number"
-        return {**rec, "status": "crash", "problem": found.problem + detail}
-    return {**rec, "status": "ok", "score": found.value, "score_source": found.source}
 
 
 # -- score ------------------------------------------------------------------
@@ -376,7 +427,7 @@ def score(cwd: Path, value: str, trial: int | None) -> dict:
         number = float(value)
         t.update(status="ok", score=number, score_source="agent", problem="")
         run.store.write_sealed("current.json", cur, run.key)
-        phase = state.phase_of(cur, cur["iter"], run.config.trials)
+        phase = state.phase_of(cur, cur["iter"], run.measurement_done(cur))
     return {"iter": cur["iter"], "trial": t["trial"], "score": number, "score_source": "agent",
             "next": state.next_step(phase, {"stopped": False}, run.config.critic)}
 
@@ -413,38 +464,41 @@ def decide(cwd: Path, description: str) -> dict:
         cur = run.current
         if cur is None and run.tampered:  # current.json itself was edited: decide on what is left
             cur = {"iter": run.iteration, "hypothesis": "", "trials": []}
-        if cur is None or (not cur.get("trials") and not cur.get("integrity_problems")
-                           and not run.tampered):
+        flagged = bool(cur and (cur.get("integrity_problems") or run.tampered))
+        if cur is None or (not cur.get("trials") and not flagged):
             raise UsageError("nothing to decide: run ratchet.py run-trial --all first")
-        best_sha = run.best["sha"] if run.best else run.meta["start_sha"]
+        waiting = any(t["status"] == "needs_score" for t in cur["trials"])
+        if not (flagged or waiting or run.measurement_done(cur)):
+            raise UsageError("the measurement is not finished: run ratchet.py run-trial --all first")
+        best, best_sha = run.best, (run.best["sha"] if run.best else run.meta["start_sha"])
         final = gitops.snapshot(run.root, best_sha, f"ratchet attempt iter {cur['iter']}",
                                 exclude=run.exclude_paths())
         problems = (list(cur.get("integrity_problems", [])) + run.tampered + _protected_problems(run)
                     + _report_problems(run, cur) + _late_edits(run, cur, final))
         problems = list(dict.fromkeys(problems))
-        best = run.best
-        margin = run.config.min_improvement.margin(best["score"]) if best else 0.0
-        scores = [t["score"] if t["status"] == "ok" else None for t in cur.get("trials", [])]
-        verdict = decision.judge(iteration=cur["iter"], scores=scores, direction=run.config.direction,
-                                 best=best["score"] if best else None, margin=margin,
-                                 integrity_problems=problems)
+        verdict, margin = _verdict(run, cur, problems)
         guard = None
         if verdict.decision == "improve" and run.config.guard_command:
             guard = _run_guard(run, cur)
             verdict = decision.apply_guard(verdict, guard["passed"])
         kept = verdict.decision in decision.KEPT
+        trials = cur.get("trials", [])
         record = {
             "iter": cur["iter"], "hypothesis": cur.get("hypothesis", ""), "description": description.strip(),
             "decision": verdict.decision, "kept": kept, "reason": verdict.reason,
-            "trial_scores": scores, "avg": verdict.avg, "delta": verdict.delta,
+            "trial_scores": [t["score"] if t["status"] == "ok" else None for t in trials if t["side"] == "B"],
+            "incumbent_scores": [t["score"] for t in trials if t["side"] == "A" and t["status"] == "ok"],
+            "avg": verdict.avg, "delta": verdict.delta, "test": verdict.test,
             "best_before": best["score"] if best else None, "margin": margin,
             "sha": (cur.get("candidate") or final) if cur["iter"] > 0 else run.meta["start_sha"],
-            "integrity": problems, "guard": guard,
-            "trials": [{k: t.get(k) for k in ("trial", "status", "score", "score_source", "exit_code",
-                                               "timed_out", "duration_s", "report", "problem")}
-                       for t in cur.get("trials", [])],
+            "integrity": problems, "guard": guard, "n_trials": len(trials),
+            "trials": [{k: t.get(k) for k in ("trial", "side", "pair", "status", "score", "score_source",
+                                               "exit_code", "timed_out", "duration_s", "report", "problem")}
+                       for t in trials],
             "started": cur.get("started"), "timestamp": _now(),
         }
+        if cur["iter"] == 0 and verdict.decision == "baseline":
+            record.update(_calibration(run, trials))
         if kept and cur["iter"] > 0:
             record["candidate"] = cur["candidate"]
             record["sha"] = gitops.commit_tree(run.root, gitops.tree_of(run.root, cur["candidate"]), best_sha,
@@ -454,25 +508,100 @@ def decide(cwd: Path, description: str) -> dict:
         unrestorable = _unrestorable(run, record)
         if unrestorable:
             record["unrecoverable"] = unrestorable
+        cur.setdefault("home", final)  # no candidate snapshot (flagged before any trial): return to the tree as it is
+        confirmation = _maybe_confirm(run, cur, record, best_sha)
+        if confirmation:
+            record["confirmation"] = confirmation
         cur["deciding"] = {"record": record, "best_sha": best_sha}
         run.store.write_sealed("current.json", cur, run.key)
         record = _finish_pending(run, cur["deciding"])
         run = load(cwd)
     stop = state.stop_of(run.meta["config"], run.history)
-    phase = state.phase_of(None, run.iteration, run.config.trials)
-    return {
+    out = {
         "iter": record["iter"], "decision": record["decision"], "kept": record["kept"],
         "avg": record["avg"], "delta": record["delta"], "reason": record["reason"],
         "best": run.best, "stop": stop, "instructions": run.config.instructions,
-        "next": state.next_step(phase, stop, run.config.critic),
+        "next": state.next_step(state.phase_of(None, run.iteration, False), stop, run.config.critic),
     }
+    if record.get("test"):
+        out["test"] = _test_view(record["test"])
+    if record.get("calibration"):
+        cal = record["calibration"]
+        out["calibration"] = {"design": record["design"]["kind"], "deterministic": cal["deterministic"],
+                              "relative_spread": cal["relative_spread"], "mde": cal["mde"],
+                              "seconds_full_budget": cal["seconds_full_budget"]}
+        out["warnings"] = _warnings(run)
+    if stop["stopped"] or record.get("confirmation"):
+        out["total"] = _total(run.history, run.config.direction)
+    return out
+
+
+def _verdict(run: Run, cur: dict, problems: list[str]) -> tuple[decision.Verdict, float]:
+    """The decision for `cur` (before the guard) and the margin it used."""
+    trials, best, design = cur.get("trials", []), run.best, run.design
+    if cur["iter"] == 0 or design is None or design["kind"] == "exact":
+        margin = run.config.min_improvement.margin(best["score"]) if best else 0.0
+        scores = [t["score"] if t["status"] == "ok" else None for t in trials]
+        return decision.judge(iteration=cur["iter"], scores=scores, direction=run.config.direction,
+                              best=best["score"] if best else None, margin=margin,
+                              integrity_problems=problems), margin
+    margin = run.margin()
+    test = None
+    if interleave.complete_pairs(trials):
+        test = measure.test_of(run, trials, design, margin).to_dict()
+    verdict = decision.judge_paired(
+        test=test, candidate_scores=[t["score"] for t in trials if t["side"] == "B" and t["status"] == "ok"],
+        candidate_failed=interleave.b_failed(trials), incumbent_crashes=interleave.a_crashes(trials),
+        max_incumbent_crashes=interleave.MAX_A_CRASHES, integrity_problems=problems)
+    return verdict, margin
+
+
+def _calibration(run: Run, trials: list[dict]) -> dict:
+    """Noise of the baseline runs and the design every later iteration uses."""
+    cfg = run.config
+    values = [t["score"] for t in trials]
+    seconds = sum(t["duration_s"] for t in trials) / len(trials)
+    if cfg.trials:  # fixed design: the budget is the user's N pairs, one look
+        n = max(cfg.trials, 2)
+        cal = stats.calibrate(values, n, seconds, min_pairs=n, look_every=1)
+    else:
+        cal = stats.calibrate(values, cfg.max_pairs, seconds)
+    return {"calibration": cal, "design": interleave.design_of(cal, cfg.trials, cfg.max_pairs)}
+
+
+def _maybe_confirm(run: Run, cur: dict, record: dict, best_sha: str) -> dict | None:
+    """Measure the original baseline against the best in one interleaved run
+    when the run is about to stop, or when a keep crosses --threshold (which
+    counts only if the interval confirms it). Noisy metrics only."""
+    cfg = run.config
+    design = record.get("design") or run.design
+    if not design or design["kind"] == "exact" or cfg.confirm_pairs == 0:
+        return None
+    best_after = record["sha"] if record["kept"] else best_sha
+    if best_after == run.meta["start_sha"]:
+        return None
+    crosses = (cfg.threshold is not None and record["kept"] and record["avg"] is not None
+               and decision.crossed(cfg.direction, record["avg"], cfg.threshold))
+    stop = state.stop_of(run.meta["config"], run.history, extra=record)
+    if stop["reason"] in ("baseline_failed", "integrity_unrecoverable") or not (crosses or stop["stopped"]):
+        return None
+    conf = measure.confirm(run, cur, run.meta["start_sha"], best_after, cfg.confirm_pairs)
+    if "error" not in conf and cfg.threshold is not None:
+        conf["threshold_reached"] = stats.threshold_reached(conf, cfg.threshold, cfg.direction)
+    return conf
 
 
 def _commit_message(run: Run, record: dict) -> str:
     cfg = run.config
+    test = record.get("test")
+    if test:
+        how = (f"effect {test['effect']:+.4g} [{test['ci_low']:.4g}, {test['ci_high']:.4g}], "
+               f"p={test['p_value']:.2g}, {record['n_trials']} trials interleaved")
+    else:
+        how = f"mean of {len(record['trial_scores'])} trials"
     return (f"{record['description']}\n\n"
             f"ratchet: iter {record['iter']}, {cfg.metric_name} {record['best_before']:g} -> "
-            f"{record['avg']:g} (mean of {len(record['trial_scores'])} trials)\n"
+            f"{record['avg']:g} ({how})\n"
             f"ratchet-run: {run.key}\n")
 
 
@@ -525,7 +654,11 @@ def _finish_pending(run: Run, pending: dict) -> dict:
 
 
 def _resume(run: Run, cwd: Path) -> Run:
-    """Finish a decision a crash interrupted; return the fresh run."""
+    """Undo what a crash interrupted: put the candidate back in place if the
+    incumbent's code was showing, and finish a pending decision. Returns the
+    fresh run."""
+    if run.current and measure.heal(run, run.current):
+        run = load(cwd)
     if run.current and run.current.get("deciding"):
         _finish_pending(run, run.current["deciding"])
         return load(cwd)

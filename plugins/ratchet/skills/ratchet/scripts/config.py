@@ -43,7 +43,7 @@ class Config:
     direction: str
     metric_name: str
     report_source: str
-    trials: int = 1
+    trials: int | None = None  # None: automatic (see interleave.design_of)
     iterations: int = 20
     threshold: float | None = None
     patience: int = 0
@@ -56,6 +56,14 @@ class Config:
     protect: tuple[str, ...] = ()
     metric_regex: str | None = None
     no_branch: bool = False
+    calibration_runs: int = 5
+    max_pairs: int = 30
+    confirm_pairs: int = 10
+
+    @property
+    def baseline_trials(self) -> int:
+        """Runs of the unchanged code: enough to calibrate the noise."""
+        return max(self.trials or 0, self.calibration_runs)
 
     @property
     def report_is_file(self) -> bool:
@@ -120,7 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
     req.add_argument("--metric-name", required=True, help="name of the metric inside the report")
     req.add_argument("--report-source", required=True,
                      help="stdout, stderr, or a file path (relative to this directory) read after each run")
-    p.add_argument("--trials", default="1", help="runs per iteration, averaged (default 1)")
+    p.add_argument("--trials", default=None,
+                   help="fixed design: N runs per iteration (N interleaved pairs for a noisy metric); "
+                        "default: automatic (1 run for a deterministic metric, a sequential test otherwise)")
     p.add_argument("--iterations", default="20", help="hard cap on iterations after the baseline (default 20)")
     p.add_argument("--threshold", default=None, help="stop once the best score crosses this value")
     p.add_argument("--patience", default="0",
@@ -139,6 +149,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--metric-regex", default=None, help="extraction pattern with one capture group")
     p.add_argument("--no-branch", action="store_true",
                    help="commit on the current branch instead of a new ratchet/<run_id> branch")
+    p.add_argument("--calibration-runs", default="5",
+                   help="baseline runs used to measure the noise (default 5, at least 2)")
+    p.add_argument("--max-pairs", default="30",
+                   help="cap of incumbent/candidate pairs per iteration for a noisy metric (default 30)")
+    p.add_argument("--confirm-pairs", default="10",
+                   help="pairs in the final baseline-vs-best confirmation run (default 10; 0 = off)")
     return p
 
 
@@ -187,7 +203,7 @@ def config_from_namespace(ns: argparse.Namespace, instructions_from_file: str | 
         direction=direction,
         metric_name=ns.metric_name.strip(),
         report_source=ns.report_source.strip(),
-        trials=int(_number("--trials", ns.trials, integer=True, minimum=1)),
+        trials=None if ns.trials is None else int(_number("--trials", ns.trials, integer=True, minimum=1)),
         iterations=int(_number("--iterations", ns.iterations, integer=True, minimum=1)),
         threshold=threshold,
         patience=int(_number("--patience", ns.patience, integer=True, minimum=0)),
@@ -201,5 +217,15 @@ def config_from_namespace(ns: argparse.Namespace, instructions_from_file: str | 
         protect=protect,
         metric_regex=regex,
         no_branch=bool(ns.no_branch),
+        calibration_runs=int(_number("--calibration-runs", ns.calibration_runs, integer=True, minimum=2)),
+        max_pairs=int(_number("--max-pairs", ns.max_pairs, integer=True, minimum=4)),
+        confirm_pairs=_confirm_pairs(ns.confirm_pairs),
     )
+
+
+def _confirm_pairs(text: str) -> int:
+    n = int(_number("--confirm-pairs", text, integer=True, minimum=0))
+    if n == 1:
+        raise UsageError("--confirm-pairs must be 0 (off) or >= 2, got '1'")
+    return n
 

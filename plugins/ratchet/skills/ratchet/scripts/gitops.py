@@ -160,6 +160,16 @@ def restore(root: Path, commit: str, exclude: list[str] = ()) -> None:
     git(root, "clean", "-q", "-f", "-d", *[f"--exclude=/{p}" for p in exclude])
 
 
+def show_tree(root: Path, commit: str, exclude: list[str] = ()) -> None:
+    """Make the work tree equal `commit`'s tree WITHOUT moving HEAD: used to
+    swap between incumbent and candidate. Untracked files (not ignored, not
+    in `exclude`) are removed; ignored files stay, so a benchmark that needs
+    a built binary or a data set keeps working. The index ends equal to HEAD."""
+    git(root, "read-tree", "-u", "--reset", commit)
+    git(root, "clean", "-q", "-f", "-d", *[f"--exclude=/{p}" for p in exclude])
+    git(root, "reset", "-q")
+
+
 def save_ref(root: Path, ref: str, commit: str) -> None:
     git(root, "update-ref", ref, commit)
 

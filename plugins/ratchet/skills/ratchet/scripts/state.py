@@ -25,26 +25,51 @@ def next_iteration(history: list[dict]) -> int:
     return history[-1]["iter"] + 1 if history else 0
 
 
-def stop_of(cfg: dict, history: list[dict]) -> dict:
-    """{"stopped": bool, "reason": str|None} from the stop rules in decision."""
+def design_of(history: list[dict]) -> dict | None:
+    """The measurement design chosen at the baseline (None before it)."""
+    return history[0].get("design") if history and history[0].get("decision") == "baseline" else None
+
+
+def confirmation_of(history: list[dict]) -> dict | None:
+    """The latest confirmation run, if it measured the current best."""
     best = best_of(history)
+    for rec in reversed(history):
+        conf = rec.get("confirmation")
+        if conf:
+            return conf if best and conf.get("b_sha") == best["sha"] else None
+    return None
+
+
+def stop_of(cfg: dict, history: list[dict], extra: dict | None = None) -> dict:
+    """{"stopped": bool, "reason": str|None} from the stop rules in decision.
+
+    `extra` is a record not yet in `history` (decide asks "would this stop?").
+    With a noisy metric the threshold only counts once a confirmation run
+    of the current best says so."""
+    history = history + [extra] if extra else history
+    best = best_of(history)
+    design = design_of(history)
+    confirmed = None
+    if design and design["kind"] != "exact":
+        conf = confirmation_of(history)
+        confirmed = bool(conf and conf.get("threshold_reached"))
     reason = decision.stop_reason(
         history=history, direction=cfg["direction"], iterations=cfg["iterations"],
         patience=cfg["patience"], max_consecutive_crashes=cfg["max_consecutive_crashes"],
-        threshold=cfg.get("threshold"), best_score=best["score"] if best else None)
+        threshold=cfg.get("threshold"), best_score=best["score"] if best else None,
+        threshold_confirmed=confirmed)
     return {"stopped": reason is not None, "reason": reason}
 
 
-def phase_of(current: dict | None, iteration: int, trials_needed: int) -> str:
-    """baseline | propose | measuring | needs_score | decide."""
+def phase_of(current: dict | None, iteration: int, done: bool) -> str:
+    """baseline | propose | measuring | needs_score | decide. `done`: the
+    measurement of the current iteration is complete (or crashed)."""
     trials = (current or {}).get("trials", [])
     if (current or {}).get("integrity_problems"):
         return "decide"
-    if any(t["status"] == "crash" for t in trials):
-        return "decide"
     if any(t["status"] == "needs_score" for t in trials):
         return "needs_score"
-    if len(trials) >= trials_needed:
+    if done:
         return "decide"
     if not trials:
         return "baseline" if iteration == 0 else "propose"

@@ -94,8 +94,10 @@ class RepoTestCase(unittest.TestCase):
         return res.json
 
     def init(self, *extra: str) -> dict:
+        """Start a run on bench.py; 2 calibration runs unless `extra` says otherwise (speed)."""
+        calibration = [] if "--calibration-runs" in extra else ["--calibration-runs", "2"]
         return self.ok("init", "--run-command", f"{sys.executable} bench.py", "--direction", "min",
-                       "--metric-name", "score", "--report-source", "stdout", *extra)
+                       "--metric-name", "score", "--report-source", "stdout", *calibration, *extra)
 
     def iteration(self, description: str, hypothesis: str | None = None) -> dict:
         args = ["run-trial", "--all"] + (["--hypothesis", hypothesis] if hypothesis else [])

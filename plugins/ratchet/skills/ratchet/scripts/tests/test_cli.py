@@ -126,7 +126,7 @@ class FullLoop(RepoTestCase):
         self.assertEqual(self.ok("decide", "--description", "sleepy")["decision"], "crash")
 
     def test_one_trial_per_call_without_all(self):
-        self.init("--trials", "3")
+        self.init("--trials", "3", "--calibration-runs", "3")
         first = self.ok("run-trial")
         self.assertEqual((first["trials_done"], first["trials_needed"]), (1, 3))
         self.assertEqual(self.ok("status")["phase"], "measuring")
@@ -259,8 +259,10 @@ class AgentSuppliedScore(RepoTestCase):
         self.assertIn("does not appear", res.stderr)
         out = self.ok("score", "--value", "1000")
         self.assertEqual((out["score"], out["score_source"]), (1000.0, "agent"))
-        self.ok("decide", "--description", "baseline")
-        self.assertEqual(self.results()[0]["trials"][0]["score_source"], "agent")
+        self.assertEqual(self.ok("run-trial", "--all")["trials"][1]["status"], "needs_score")
+        self.ok("score", "--value", "1000", "--trial", "2")
+        self.assertEqual(self.ok("decide", "--description", "baseline")["decision"], "baseline")
+        self.assertEqual([t["score_source"] for t in self.results()[0]["trials"]], ["agent", "agent"])
 
     def test_unscored_trial_counts_as_a_crash(self):
         self.init()
@@ -465,7 +467,7 @@ class InitLifecycle(RepoTestCase):
 
 class Concurrency(RepoTestCase):
     def test_second_writer_is_refused_while_a_trial_runs(self):
-        self.write("bench.py", "import time, work\ntime.sleep(1.5)\nprint('score:', work.N)\n")
+        self.write("bench.py", "import time, work\ntime.sleep(0.8)\nprint('score:', work.N)\n")
         git(self.repo, "commit", "-qam", "slow bench")
         self.init()
         slow = subprocess.Popen([PY, str(RATCHET), "run-trial", "--all"], cwd=self.repo,
@@ -479,7 +481,7 @@ class Concurrency(RepoTestCase):
             self.assertEqual(st["iter"], 0)
         finally:
             out, _ = slow.communicate(timeout=30)
-        self.assertEqual(json.loads(out)["trials_done"], 1)
+        self.assertEqual(json.loads(out)["trials_done"], 2)
 
 
 class CrashRecovery(RepoTestCase):
@@ -491,7 +493,7 @@ class CrashRecovery(RepoTestCase):
                                "    os.makedirs('ignored', exist_ok=True); open('ignored/ran', 'w').close(); time.sleep(60)\n"
                                "print('score:', work.N)\n")
         git(self.repo, "commit", "-qam", "bench")
-        self.init("--trials", "3")
+        self.init("--trials", "3", "--calibration-runs", "3")
         proc = subprocess.Popen([PY, str(RATCHET), "run-trial", "--all"], cwd=self.repo,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
         for _ in range(200):

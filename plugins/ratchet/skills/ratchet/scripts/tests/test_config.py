@@ -18,7 +18,9 @@ class ConfigValidation(unittest.TestCase):
     def test_defaults_match_the_documented_flags(self):
         cfg = parse_init_args(REQUIRED)
         self.assertEqual((cfg.trials, cfg.iterations, cfg.patience, cfg.max_consecutive_crashes),
-                         (1, 20, 0, 3))
+                         (None, 20, 0, 3))
+        self.assertEqual((cfg.calibration_runs, cfg.max_pairs, cfg.confirm_pairs, cfg.baseline_trials),
+                         (5, 30, 10, 5))
         self.assertIsNone(cfg.threshold)
         self.assertIsNone(cfg.trial_timeout_seconds)
         self.assertEqual(cfg.min_improvement, MinImprovement(0.0, False))
@@ -54,6 +56,10 @@ class ConfigValidation(unittest.TestCase):
             (["--threshold", "nan"], "--threshold must be a finite number"),
             (["--min-improvement", "-1"], "--min-improvement must be >= 0"),
             (["--min-improvement", "x%"], "--min-improvement must be a number"),
+            (["--calibration-runs", "1"], "--calibration-runs must be >= 2"),
+            (["--max-pairs", "3"], "--max-pairs must be >= 4"),
+            (["--confirm-pairs", "1"], "--confirm-pairs must be 0 (off) or >= 2"),
+            (["--confirm-pairs", "-2"], "--confirm-pairs must be >= 0"),
         ]
         for extra, expected in cases:
             with self.subTest(extra=extra):
@@ -74,6 +80,11 @@ class ConfigValidation(unittest.TestCase):
 
     def test_unknown_flag_is_refused(self):
         self.assertIn("unrecognized arguments", self.error("--trails", "3"))
+
+    def test_baseline_runs_cover_both_trials_and_calibration(self):
+        self.assertEqual(parse_init_args([*REQUIRED, "--trials", "8"]).baseline_trials, 8)
+        self.assertEqual(parse_init_args([*REQUIRED, "--trials", "2"]).baseline_trials, 5)
+        self.assertEqual(parse_init_args([*REQUIRED, "--calibration-runs", "3"]).baseline_trials, 3)
 
     def test_instructions_file_text_is_used(self):
         cfg = parse_init_args([*REQUIRED, "--instructions-file", "x"], instructions_from_file="rules")
@@ -97,7 +108,8 @@ class ConfigRoundTrip(unittest.TestCase):
         cfg = parse_init_args([*REQUIRED, "--trials", "3", "--protect", "bench/**", "--protect", "data.csv",
                                "--min-improvement", "1.5%", "--threshold", "0.25", "--critic",
                                "--guard-command", "pytest", "--metric-regex", r"t=(\S+)",
-                               "--trial-timeout-seconds", "30", "--no-branch"])
+                               "--trial-timeout-seconds", "30", "--no-branch",
+                               "--calibration-runs", "7", "--max-pairs", "12", "--confirm-pairs", "0"])
         again = Config.from_dict(cfg.to_dict())
         self.assertEqual(again, cfg)
 

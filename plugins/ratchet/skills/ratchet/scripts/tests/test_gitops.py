@@ -59,6 +59,22 @@ class KeepAndRevert(RepoTestCase):
         with self.assertRaises(gitops.GitError):
             gitops.advance_head(self.repo, self.start, self.start)  # HEAD is c1 now, not start
 
+    def test_show_tree_swaps_content_without_moving_head(self):
+        self.write("work.py", "N = 3\n")
+        self.write("new.py", "x = 1\n")
+        self.write("ignored/bin", "built")
+        cand = gitops.snapshot(self.repo, self.start, "candidate")
+        gitops.show_tree(self.repo, self.start)
+        self.assertEqual(self.read("work.py"), "N = 1000\n")
+        self.assertFalse((self.repo / "new.py").exists())
+        self.assertEqual(self.read("ignored/bin"), "built")
+        self.assertEqual(git(self.repo, "rev-parse", "HEAD"), self.start)
+        gitops.show_tree(self.repo, cand)
+        self.assertEqual((self.read("work.py"), self.read("new.py")), ("N = 3\n", "x = 1\n"))
+        self.assertEqual(git(self.repo, "rev-parse", "HEAD"), self.start)
+        self.assertEqual(git(self.repo, "diff", "--cached", "--name-only"), "")
+        self.assertEqual(gitops.snapshot(self.repo, self.start, "again"), gitops.snapshot(self.repo, self.start, "again"))
+
     def test_ensure_excluded_is_idempotent_and_leaves_gitignore_alone(self):
         before = self.read(".gitignore")
         gitops.ensure_excluded(self.repo, "/.ratchet/")

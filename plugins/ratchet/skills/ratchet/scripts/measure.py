@@ -1,0 +1,173 @@
+"""Running trials: one trial, an iteration's trials, a confirmation run.
+
+The shell around `interleave` (which side next) and `stats` (when to stop).
+To measure the incumbent, the work tree is switched to the best commit with
+`gitops.show_tree` (HEAD never moves, ignored files stay) and back to the
+candidate afterwards. Before switching away, current.json records
+`showing`; `heal` switches back after a crash, so a run killed while the
+incumbent's code was in place resumes on the candidate with nothing lost
+(the candidate is a commit object from the first trial on).
+"""
+
+from __future__ import annotations
+
+import os
+
+import extract
+import gitops
+import integrity
+import interleave
+import runner
+import stats
+
+
+def _paths(run, name: str) -> dict:
+    reports = run.store.path("reports")
+    reports.mkdir(parents=True, exist_ok=True)
+    return {ext: reports / f"{name}.{ext}" for ext in ("txt", "log", "err")}
+
+
+def one_trial(run, label: str, env_extra: dict, allow_question: bool) -> dict:
+    """Run the command once; return the trial record. A failing command is a
+    crashed trial, never an exception. `allow_question`: a report with no
+    recognisable metric (but some number) waits for `score` instead of
+    crashing."""
+    cfg = run.config
+    p = _paths(run, label)
+    report = p["txt"]
+    out_path, err_path = {"stdout": (report, p["log"]), "stderr": (p["log"], report)}.get(
+        cfg.report_source, (p["log"], p["err"]))
+    rf = run.report_file()
+    before = integrity.file_stamp(rf) if rf else None
+    env = dict(os.environ, **env_extra)
+    env.setdefault("PYTHONDONTWRITEBYTECODE", "1")  # a same-second, same-size edit must not reuse stale .pyc
+    outcome = runner.run(cfg.run_command, run.workdir, out_path, err_path, cfg.trial_timeout_seconds, env)
+    rec = {"exit_code": outcome.exit_code, "timed_out": outcome.timed_out, "duration_s": outcome.duration_s,
+           "report": run.store.rel(report), "log": run.store.rel(p["log"]), "score": None,
+           "score_source": None, "problem": ""}
+    if rf is not None:
+        after = integrity.file_stamp(rf)
+        rec["report_stamp"] = after
+        if after is None or after == before:
+            return {**rec, "status": "crash",
+                    "problem": f"the command did not write the report file {cfg.report_source}"}
+        runner.copy_capped(rf, report)
+    rec["report_sha256"] = integrity.sha256_file(report)
+    if outcome.timed_out:
+        return {**rec, "status": "crash", "problem": f"timed out after {cfg.trial_timeout_seconds:g}s"}
+    if outcome.exit_code != 0:
+        return {**rec, "status": "crash", "problem": f"exit code {outcome.exit_code}"}
+    text = report.read_text(errors="replace")
+    if not text.strip():
+        return {**rec, "status": "crash", "problem": "the report is empty (the command printed nothing)"}
+    found = extract.extract(text, cfg.metric_name, cfg.metric_regex)
+    if found.value is None:
+        if found.absent and extract.has_number(text) and allow_question:
+            return {**rec, "status": "needs_score", "problem": found.problem}
+        detail = " and the report holds no number" if found.absent and not extract.has_number(text) else ""
+        return {**rec, "status": "crash", "problem": found.problem + detail}
+    return {**rec, "status": "ok", "score": found.value, "score_source": found.source}
+
+
+# -- switching the work tree ------------------------------------------------
+
+def show(run, cur: dict, sha: str) -> None:
+    """Make the work tree show commit `sha`; `cur["home"]` is the tree it
+    shows normally. The marker is written before leaving home and cleared
+    after returning, so `heal` can always get back."""
+    if cur.get("showing", cur["home"]) == sha:
+        return
+    if sha != cur["home"]:
+        cur["showing"] = sha
+        run.store.write_sealed("current.json", cur, run.key)
+        gitops.show_tree(run.root, sha, run.exclude_paths())
+    else:
+        gitops.show_tree(run.root, sha, run.exclude_paths())
+        cur.pop("showing", None)
+        run.store.write_sealed("current.json", cur, run.key)
+
+
+def heal(run, cur: dict | None) -> bool:
+    """After a crash with another commit's code in place, show home again."""
+    if cur and cur.get("home") and cur.get("showing", cur["home"]) != cur["home"]:
+        show(run, cur, cur["home"])
+        return True
+    return False
+
+
+# -- an iteration -------------------------------------------------------------
+
+def test_of(run, trials: list[dict], design: dict, min_effect: float):
+    """The sequential test's verdict for the complete pairs in `trials`."""
+    pairs = interleave.complete_pairs(trials)
+    return stats.sequential_verdict(pairs, run.config.direction, min_effect, **interleave.schedule(design))
+
+
+def paired_done(run, trials: list[dict], design: dict, min_effect: float) -> bool:
+    if interleave.b_failed(trials) or interleave.a_crashes(trials) > interleave.MAX_A_CRASHES:
+        return True
+    return test_of(run, trials, design, min_effect).outcome != "continue"
+
+
+def measure_pairs(run, cur: dict, design: dict, min_effect: float, run_all: bool) -> None:
+    """Run interleaved incumbent/candidate trials until the test decides
+    (or one trial, without `run_all`). Ends with the candidate in place."""
+    try:
+        while not paired_done(run, cur["trials"], design, min_effect):
+            pair, side = interleave.next_trial(cur["trials"])
+            show(run, cur, cur["base"] if side == "A" else cur["candidate"])
+            n = len(cur["trials"]) + 1
+            t = one_trial(run, f"iter-{cur['iter']:04d}-trial-{n:02d}",
+                          {"RATCHET_ITERATION": str(cur["iter"]), "RATCHET_TRIAL": str(n), "RATCHET_SIDE": side},
+                          allow_question=False)
+            cur["trials"].append({"trial": n, "side": side, "pair": pair, **t})
+            run.store.write_sealed("current.json", cur, run.key)
+            if not run_all:
+                break
+    finally:
+        show(run, cur, cur["home"])
+
+
+def measure_plain(run, cur: dict, needed: int, run_all: bool) -> None:
+    """Trials of the candidate alone (baseline, or a deterministic metric),
+    stopping at the first crash or question."""
+    while len(cur["trials"]) < needed and all(t["status"] == "ok" for t in cur["trials"]):
+        n = len(cur["trials"]) + 1
+        t = one_trial(run, f"iter-{cur['iter']:04d}-trial-{n:02d}",
+                      {"RATCHET_ITERATION": str(cur["iter"]), "RATCHET_TRIAL": str(n), "RATCHET_SIDE": "B"},
+                      allow_question=True)
+        cur["trials"].append({"trial": n, "side": "B", "pair": n - 1, **t})
+        run.store.write_sealed("current.json", cur, run.key)
+        if not run_all:
+            break
+
+
+# -- the confirmation run -------------------------------------------------------
+
+def confirm(run, cur: dict, a_sha: str, b_sha: str, pairs: int) -> dict:
+    """Measure `a_sha` (the original baseline) against `b_sha` (the final
+    best) in `pairs` interleaved pairs; return stats.confirm's dict plus the
+    shas and trial count, or {"error": ...} when the benchmark kept crashing.
+    Trials persist in cur["confirm"], so an interrupted run continues."""
+    box = cur.setdefault("confirm", {"a": a_sha, "b": b_sha, "trials": []})
+    trials = box["trials"]
+    try:
+        while len(interleave.complete_pairs(trials)) < pairs:
+            if sum(1 for t in trials if t["status"] != "ok") > pairs:
+                return {"error": "the benchmark crashed too often during the confirmation run",
+                        "a_sha": a_sha, "b_sha": b_sha}
+            pair, side = interleave.next_trial(trials)
+            show(run, cur, a_sha if side == "A" else b_sha)
+            n = len(trials) + 1
+            t = one_trial(run, f"iter-{cur['iter']:04d}-confirm-{n:02d}",
+                          {"RATCHET_ITERATION": str(cur["iter"]), "RATCHET_TRIAL": f"confirm-{n}",
+                           "RATCHET_SIDE": side}, allow_question=False)
+            # a crash abandons its pair (see interleave.next_trial), whichever side it hit
+            trials.append({"trial": n, "side": side, "pair": pair, "status": t["status"],
+                           "score": t["score"], "problem": t["problem"]})
+            run.store.write_sealed("current.json", cur, run.key)
+    finally:
+        show(run, cur, cur["home"])
+    done = interleave.complete_pairs(trials)
+    result = stats.confirm([a for a, _ in done], [b for _, b in done], run.config.direction)
+    return {**result, "a_sha": a_sha, "b_sha": b_sha, "trials": len(trials)}
