@@ -71,9 +71,9 @@ def phase_of(current: dict | None, iteration: int, done: bool) -> str:
         return "needs_score"
     if done:
         return "decide"
-    if not trials:
-        return "baseline" if iteration == 0 else "propose"
-    return "measuring"
+    if not trials and iteration == 0:
+        return "baseline"
+    return "measuring" if current else "propose"
 
 
 def next_step(phase: str, stop: dict, critic: bool = False, runner_up: str | None = None) -> str:

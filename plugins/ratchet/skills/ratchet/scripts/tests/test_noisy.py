@@ -1,0 +1,162 @@
+"""End-to-end runs with a noisy metric: interleaving, the sequential test,
+crash recovery while the incumbent's code is in place, and confirmation."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from tests.support import RATCHET, RepoTestCase, git
+
+PY = sys.executable
+
+# The noise depends only on the trial's position, never on which code runs,
+# so a no-op stays a no-op and every outcome is repeatable.
+NOISY_BENCH = """\
+import os, work
+NOISE = [3.1, -4.2, 1.7, -0.6, 4.4, -2.9, 0.8, -3.5, 2.6, -1.3, 3.9, -4.8, 0.2, 1.1, -2.2, 4.7, -0.9, 2.0]
+data = open('ignored/data.txt').read()  # git-ignored input the benchmark needs on both sides
+i = int(os.environ.get('RATCHET_ITERATION', '0')) * 7 + int(os.environ.get('RATCHET_TRIAL', '1').split('-')[-1])
+print('score:', work.N + NOISE[i % len(NOISE)] + len(data) - 4)
+"""
+
+
+class NoisyRun(RepoTestCase):
+    files = {**RepoTestCase.files, "bench.py": NOISY_BENCH}
+
+    def setUp(self):
+        super().setUp()
+        self.write("ignored/data.txt", "data")
+
+    def begin(self, *extra):
+        out = self.init("--calibration-runs", "4", "--protect", "bench.py", *extra)
+        base = self.iteration("baseline")
+        self.assertEqual(base["calibration"]["deterministic"], False)
+        return out, base
+
+    def test_incumbent_is_re_measured_interleaved_and_logged(self):
+        _, base = self.begin("--max-pairs", "8")
+        self.assertEqual(base["calibration"]["design"], "sequential")
+        self.write("work.py", "N = 900\n")
+        trial = self.ok("run-trial", "--all")
+        self.assertEqual(trial["test"]["outcome"], "keep")
+        self.assertEqual(trial["trials"], [])  # nothing crashed
+        out = self.ok("decide", "--description", "smaller")
+        self.assertEqual((out["decision"], out["kept"]), ("improve", True))
+        self.assertGreater(out["test"]["ci_low"], 0)
+        rec = self.results()[-1]
+        sides = "".join(t["side"] for t in rec["trials"])
+        self.assertTrue(sides.startswith("ABBA"), sides)
+        self.assertTrue(all(990 < a < 1010 for a in rec["incumbent_scores"]), rec["incumbent_scores"])
+        self.assertTrue(all(890 < b < 910 for b in rec["trial_scores"]), rec["trial_scores"])
+        self.assertEqual(len(rec["incumbent_scores"]), len(rec["trial_scores"]))
+        self.assertEqual(rec["n_trials"], len(rec["trials"]))
+        for key in ("effect", "ci_low", "ci_high", "p_value", "n_pairs", "n_trials"):
+            self.assertIn(key, rec["test"])
+        self.assertEqual(self.read("work.py"), "N = 900\n")
+        self.assertEqual(self.read("ignored/data.txt"), "data")
+        self.assertEqual(git(self.repo, "status", "--porcelain"), "")
+
+    def test_regression_is_discarded_and_a_no_op_is_not_kept(self):
+        self.begin("--max-pairs", "8")
+        self.write("work.py", "N = 1100\n")
+        out = self.iteration("bigger")
+        self.assertEqual((out["decision"], out["kept"]), ("regress", False))
+        self.write("work.py", "N = 1000  # same value, new text\n")
+        out = self.iteration("no-op")
+        self.assertIn(out["decision"], ("no_change", "inconclusive"))
+        self.assertFalse(out["kept"])
+        self.assertEqual(self.read("work.py"), "N = 1000\n")
+
+    def test_fixed_design_runs_exactly_n_pairs(self):
+        _, base = self.begin("--trials", "3")
+        self.assertEqual(base["calibration"]["design"], "fixed")
+        self.write("work.py", "N = 900\n")
+        out = self.iteration("smaller")
+        self.assertEqual(out["decision"], "improve")
+        rec = self.results()[-1]
+        self.assertEqual((len(rec["trial_scores"]), len(rec["incumbent_scores"])), (3, 3))
+
+    def test_tiny_min_improvement_warns_before_the_first_iteration(self):
+        _, base = self.begin("--min-improvement", "0.001", "--max-pairs", "4")
+        self.assertTrue(any("below what 4 pairs can resolve" in w for w in base["warnings"]), base["warnings"])
+        self.assertTrue(any("below what" in w for w in self.ok("status")["warnings"]))
+
+    def test_threshold_counts_only_when_the_confirmation_interval_says_so(self):
+        self.begin("--threshold", "950", "--confirm-pairs", "4", "--max-pairs", "8")
+        self.write("work.py", "N = 948\n")  # mean crosses 950, but noise (~3) blurs it
+        out = self.iteration("just past the threshold")
+        self.assertTrue(out["kept"])
+        self.assertFalse(out["stop"]["stopped"], out)
+        conf = self.results()[-1]["confirmation"]
+        self.assertFalse(conf["threshold_reached"])
+        self.write("work.py", "N = 800\n")
+        out = self.iteration("far past it")
+        self.assertEqual(out["stop"], {"stopped": True, "reason": "threshold_reached"})
+        total = out["total"]
+        self.assertEqual(total["source"], "confirmation")
+        self.assertTrue(190 < total["gain"] < 210, total)
+        self.assertLess(total["gain_low"], total["gain"])
+        self.assertIn("confirmed gain", self.cli("status", "--format", "text").stdout)
+
+    def test_stop_runs_one_confirmation_of_baseline_against_best(self):
+        self.begin("--iterations", "2", "--confirm-pairs", "4", "--max-pairs", "8")
+        self.write("work.py", "N = 900\n")
+        self.assertNotIn("total", self.iteration("smaller"))
+        self.write("work.py", "N = 950\n")
+        out = self.iteration("bigger again")
+        self.assertEqual(out["stop"]["reason"], "iterations_exhausted")
+        conf = self.results()[-1]["confirmation"]
+        self.assertEqual(conf["n_pairs"], 4)
+        self.assertEqual(conf["a_sha"], self.start_sha)
+        self.assertEqual(conf["b_sha"], git(self.repo, "rev-parse", "HEAD"))
+        self.assertTrue(90 < conf["gain"] < 110, conf)
+        self.assertEqual(self.read("work.py"), "N = 900\n")
+
+    @property
+    def start_sha(self):
+        return git(self.repo, "rev-parse", "main")
+
+
+class NoisyCrashRecovery(RepoTestCase):
+    files = {**RepoTestCase.files, "bench.py": NOISY_BENCH.replace(
+        "data = open", "import time\n"
+        "if os.environ.get('RATCHET_SIDE') == 'A' and not os.path.exists('ignored/hang'):\n"
+        "    open('ignored/hang', 'w').close(); time.sleep(60)\n"
+        "data = open")}
+
+    def setUp(self):
+        super().setUp()
+        self.write("ignored/data.txt", "data")
+
+    def test_killed_while_the_incumbent_is_in_place_resumes_on_the_candidate(self):
+        self.init("--calibration-runs", "4", "--max-pairs", "6")
+        self.iteration("baseline")
+        self.write("work.py", "N = 900\n")
+        self.write("extra.py", "x = 1\n")
+        proc = subprocess.Popen([PY, str(RATCHET), "run-trial", "--all"], cwd=self.repo,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+        for _ in range(400):
+            if (self.repo / "ignored" / "hang").exists():
+                break
+            time.sleep(0.05)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        # the incumbent's code was in place when the power went out
+        self.assertEqual(self.read("work.py"), "N = 1000\n")
+        self.assertFalse((self.repo / "extra.py").exists())
+        st = self.ok("status")
+        self.assertEqual(st["phase"], "measuring")
+        self.assertEqual(self.read("work.py"), "N = 900\n")
+        self.assertEqual(self.read("extra.py"), "x = 1\n")
+        self.assertEqual(self.read("ignored/data.txt"), "data")
+        self.ok("run-trial", "--all")
+        out = self.ok("decide", "--description", "smaller")
+        self.assertEqual(out["decision"], "improve")
+        self.assertIn("extra.py", git(self.repo, "ls-tree", "--name-only", "HEAD"))
+
+
+if __name__ == "__main__":
+    import unittest
+    unittest.main()
