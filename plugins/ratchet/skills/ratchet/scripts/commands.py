@@ -13,9 +13,7 @@ nothing lost and nothing counted twice.
 from __future__ import annotations
 
 import datetime as _dt
-import os
 import secrets
-from dataclasses import dataclass
 from pathlib import Path
 
 import decision
@@ -24,120 +22,18 @@ import gitops
 import integrity
 import interleave
 import measure
+import report
 import runner
 import state
 import stats
-from config import Config, build_parser, config_from_namespace
+from config import build_parser, config_from_namespace
+from context import Run, load
 from errors import UsageError
 from store import Store, TamperedState
-
-RECENT = 5
 
 
 def _now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-# -- loading a run ----------------------------------------------------------
-
-@dataclass
-class Run:
-    root: Path
-    store: Store
-    meta: dict  # config.json: run_id, config, start_sha, branch, workdir, protected
-    config: Config
-    history: list
-    torn: bool
-    current: dict | None
-    tampered: list  # integrity problems found while loading
-
-    @property
-    def key(self) -> str:
-        return self.meta["run_id"]
-
-    @property
-    def workdir(self) -> Path:
-        return self.root / self.meta.get("workdir", "")
-
-    @property
-    def best(self) -> dict | None:
-        return state.best_of(self.history)
-
-    @property
-    def iteration(self) -> int:
-        return state.next_iteration(self.history)
-
-    @property
-    def design(self) -> dict | None:
-        return state.design_of(self.history)
-
-    @property
-    def calibration(self) -> dict | None:
-        return self.history[0].get("calibration") if self.design else None
-
-    def margin(self) -> float:
-        """--min-improvement in metric units against the current best; for a
-        noisy metric raised to what the benchmark can resolve."""
-        best = self.best
-        m = self.config.min_improvement.margin(best["score"]) if best else 0.0
-        if self.design and self.design["kind"] != "exact":
-            m = stats.check_resolution(m, self.calibration)["effective_min_effect"]
-        return m
-
-    def measurement_done(self, cur: dict | None) -> bool:
-        trials = (cur or {}).get("trials", [])
-        if cur is None or not trials:
-            return False
-        design = self.design
-        if cur["iter"] == 0 or design["kind"] == "exact":
-            needed = self.config.baseline_trials if cur["iter"] == 0 else design["trials"]
-            return len(trials) >= needed or any(t["status"] == "crash" for t in trials)
-        return measure.paired_done(self, trials, design, self.margin())
-
-    def trials_needed(self, cur: dict | None) -> int:
-        """Trials the iteration needs at most (for status)."""
-        if self.iteration == 0 or self.design is None:
-            return self.config.baseline_trials
-        d = self.design
-        return d["trials"] if d["kind"] == "exact" else 2 * d["max_pairs"]
-
-    def report_file(self) -> Path | None:
-        return self.workdir / self.config.report_source if self.config.report_is_file else None
-
-    def exclude_paths(self) -> list[str]:
-        """Paths never snapshotted or cleaned: the report file (unless git
-        ignores it already)."""
-        rf = self.report_file()
-        if rf is None:
-            return []
-        rel = rf.resolve().relative_to(self.root.resolve()).as_posix()
-        return [] if gitops.is_ignored(self.root, rel) else [rel]
-
-
-def load(cwd: Path) -> Run:
-    """The run in the repository around `cwd`. UsageError when there is none."""
-    root = gitops.repo_root(cwd)
-    store = Store(root)
-    if not store.exists():
-        raise UsageError("no ratchet run in this repository; start one with ratchet.py init ...")
-    try:
-        meta = store.read_sealed("config.json", None)
-    except TamperedState:
-        meta = {}
-    if not integrity.verify_seal(meta, meta.get("run_id", "")):
-        raise UsageError(".ratchet/config.json was edited outside ratchet; restore it or start a new run with init")
-    tampered = []
-    try:
-        history, torn = store.read_results()
-    except TamperedState as exc:
-        history, torn, tampered = [], False, [str(exc)]
-    if history and store.verify_results(history, meta["run_id"]):
-        tampered.append("results.jsonl was edited outside ratchet")
-    try:
-        current = store.read_sealed("current.json", meta["run_id"])
-    except TamperedState as exc:
-        current, tampered = None, tampered + [str(exc)]
-    return Run(root, store, meta, Config.from_dict(meta["config"]), history, torn, current, tampered)
 
 
 # -- init -------------------------------------------------------------------
@@ -211,107 +107,18 @@ def init(argv: list[str], cwd: Path) -> dict:
 # -- status -----------------------------------------------------------------
 
 def status(cwd: Path) -> dict:
-    """Where the run stands. Finishes a pending decision first when it can."""
+    """Where the run stands. Finishes interrupted work first when it can."""
     run = load(cwd)
     try:
         with run.store.lock():
             run = _resume(run, cwd)
     except UsageError:
         pass  # another command holds the lock: report what is on disk
-    return _status_dict(run)
-
-
-def _status_dict(run: Run) -> dict:
-    cfg = run.config
-    stop = state.stop_of(run.meta["config"], run.history)
-    phase = "stopped" if stop["stopped"] else state.phase_of(run.current, run.iteration,
-                                                              run.measurement_done(run.current))
-    trials = (run.current or {}).get("trials", [])
-    baseline = run.history[0] if run.history and run.history[0].get("decision") == "baseline" else None
-    out = {
-        "run_id": run.key, "branch": run.meta.get("branch"), "iter": run.iteration, "phase": phase,
-        "trials": {"done": len(trials), "needed": run.trials_needed(run.current)},
-        "baseline": {"score": baseline["avg"], "sha": baseline["sha"]} if baseline else None,
-        "best": run.best, "design": (run.design or {}).get("kind"),
-        "recent": [state.summarize(r) for r in run.history[-RECENT:]],
-        "stop": stop, "total": _total(run.history, cfg.direction), "instructions": cfg.instructions,
-        "warnings": _warnings(run),
-        "next": state.next_step(phase if phase != "stopped" else "decide", stop, cfg.critic),
-    }
-    if run.current and run.current.get("hypothesis"):
-        out["hypothesis"] = run.current["hypothesis"]
-    return out
-
-
-def _warnings(run: Run) -> list[str]:
-    out = list(run.tampered)
-    if run.torn:
-        out.append("results.jsonl ended in a torn line (interrupted write); it was ignored")
-    if run.calibration and run.design["kind"] != "exact":
-        best = run.best
-        m = run.config.min_improvement.margin(best["score"]) if best else 0.0
-        message = stats.check_resolution(m, run.calibration)["message"]
-        if message:
-            out.append(message)
-    return out
-
-
-def _total(history: list[dict], direction: str) -> dict | None:
-    """Baseline to best: from the confirmation run when there is one (noisy
-    metric, with a 95% interval), else the exact difference (deterministic
-    metric). None before the baseline or for a noisy run not yet confirmed."""
-    best = state.best_of(history)
-    design = state.design_of(history)
-    if not best or not design:
-        return None
-    conf = state.confirmation_of(history)
-    if conf and "gain" in conf:
-        keys = ("gain", "gain_low", "gain_high", "relative_gain", "relative_low", "relative_high", "n_pairs")
-        return {"source": "confirmation", **{k: conf.get(k) for k in keys}}
-    if design["kind"] == "exact":
-        base = history[0]["avg"]
-        gain = decision.gain(direction, base, best["score"])
-        return {"source": "exact", "gain": gain, "relative_gain": gain / abs(base) if base else None}
-    return None
+    return report.status_dict(run)
 
 
 def status_text(cwd: Path) -> str:
-    """A table for people: every iteration, then the run's state."""
-    run = load(cwd)
-    st = _status_dict(run)
-    rows = [("iter", "decision", "mean", "delta", "kept", "description")]
-    for r in run.history:
-        delta = r.get("delta")
-        rows.append((str(r["iter"]), r["decision"], _fmt(r.get("avg")),
-                     "" if delta is None else f"{delta:+.4g}", "yes" if r.get("kept") else "no",
-                     (r.get("description") or "")[:60]))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = [f"ratchet run {st['run_id']} on branch {st['branch']}  "
-             f"({run.config.metric_name}, {run.config.direction})", ""]
-    for row in rows:
-        lines.append("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
-    best, base = st["best"], st["baseline"]
-    lines.append("")
-    if best and base:
-        lines.append(f"baseline {_fmt(base['score'])} -> best {_fmt(best['score'])} "
-                     f"(iter {best['iter']}, {str(best['sha'])[:10]})")
-    total = st["total"]
-    if total and total["source"] == "confirmation":
-        rel = total.get("relative_gain")
-        pct = "" if rel is None else (f", {100 * rel:+.3g}% [{100 * total['relative_low']:+.3g}%, "
-                                      f"{100 * total['relative_high']:+.3g}%]")
-        lines.append(f"confirmed gain {total['gain']:+.4g} [{total['gain_low']:+.4g}, {total['gain_high']:+.4g}] "
-                     f"(95%, baseline vs best re-measured in {total['n_pairs']} interleaved pairs{pct})")
-    if st["design"]:
-        lines.append(f"design: {st['design']}")
-    stop = st["stop"]
-    lines.append(f"stopped: {stop['reason']}" if stop["stopped"] else f"phase: {st['phase']}")
-    lines.extend(f"warning: {w}" for w in st["warnings"])
-    return "\n".join(lines) + "\n"
-
-
-def _fmt(x) -> str:
-    return "" if x is None else f"{x:.6g}"
+    return report.status_text(load(cwd))
 
 
 # -- run-trial --------------------------------------------------------------
@@ -382,24 +189,11 @@ def run_trial(cwd: Path, run_all: bool, hypothesis: str | None) -> dict:
     paired = run.design is not None and run.design["kind"] != "exact" and cur["iter"] > 0
     if paired:
         out["pairs"] = len(interleave.complete_pairs(cur["trials"]))
-        out["test"] = _test_view(measure.test_of(run, cur["trials"], run.design, run.margin()).to_dict())
-        out["trials"] = [_trial_view(t) for t in cur["trials"] if t["status"] != "ok"]
+        out["test"] = report.test_view(measure.test_of(run, cur["trials"], run.design, run.margin()).to_dict())
+        out["trials"] = [report.trial_view(t) for t in cur["trials"] if t["status"] != "ok"]
     else:
-        out["trials"] = [_trial_view(t) for t in cur["trials"]]
+        out["trials"] = [report.trial_view(t) for t in cur["trials"]]
     return out
-
-
-def _test_view(test: dict) -> dict:
-    return {k: test[k] for k in ("outcome", "effect", "ci_low", "ci_high", "p_value", "n_pairs", "reason")}
-
-
-def _trial_view(t: dict) -> dict:
-    view = {k: t[k] for k in ("trial", "status", "score", "exit_code", "duration_s")}
-    if t.get("side") == "A":
-        view["side"] = "A"
-    if t["status"] != "ok":
-        view.update(problem=t.get("problem", ""), report=t["report"], log=t.get("log"))
-    return view
 
 
 # -- score ------------------------------------------------------------------
@@ -524,15 +318,15 @@ def decide(cwd: Path, description: str) -> dict:
         "next": state.next_step(state.phase_of(None, run.iteration, False), stop, run.config.critic),
     }
     if record.get("test"):
-        out["test"] = _test_view(record["test"])
+        out["test"] = report.test_view(record["test"])
     if record.get("calibration"):
         cal = record["calibration"]
         out["calibration"] = {"design": record["design"]["kind"], "deterministic": cal["deterministic"],
                               "relative_spread": cal["relative_spread"], "mde": cal["mde"],
                               "seconds_full_budget": cal["seconds_full_budget"]}
-        out["warnings"] = _warnings(run)
+        out["warnings"] = report.warnings(run)
     if stop["stopped"] or record.get("confirmation"):
-        out["total"] = _total(run.history, run.config.direction)
+        out["total"] = report.total(run.history, run.config.direction)
     return out
 
 

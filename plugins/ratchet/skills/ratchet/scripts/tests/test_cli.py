@@ -5,7 +5,6 @@ import subprocess
 import sys
 import time
 import unittest
-from pathlib import Path
 from unittest import mock
 
 from tests.support import RATCHET, RepoTestCase, git
