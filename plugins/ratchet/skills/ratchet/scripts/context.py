@@ -83,6 +83,17 @@ class Run:
         d = self.design
         return d["trials"] if d["kind"] == "exact" else 2 * d["max_pairs"]
 
+    def trial_timeout(self) -> float | None:
+        """--trial-timeout-seconds; unset, 10x the slowest baseline trial (at
+        least 60 s) once the baseline exists, so one hanging change cannot
+        stall an overnight run. None during the baseline."""
+        if self.config.trial_timeout_seconds is not None:
+            return self.config.trial_timeout_seconds
+        if not self.design:
+            return None
+        slowest = max((t.get("duration_s") or 0.0) for t in self.history[0].get("trials", [{}]))
+        return max(60.0, 10.0 * slowest)
+
     def report_file(self) -> Path | None:
         return self.workdir / self.config.report_source if self.config.report_is_file else None
 

@@ -45,7 +45,9 @@ def repo_root(cwd: Path) -> Path:
     """Top of the work tree containing `cwd`. UsageError when not in one."""
     try:
         top = git(cwd, "rev-parse", "--show-toplevel")
-    except (GitError, FileNotFoundError, NotADirectoryError):
+    except FileNotFoundError:
+        raise UsageError("git is not installed (or not on PATH); install git first") from None
+    except (GitError, NotADirectoryError):
         raise UsageError(f"not inside a git repository ({cwd}); cd into your project or run git init") from None
     return Path(top)
 
@@ -160,13 +162,23 @@ def restore(root: Path, commit: str, exclude: list[str] = ()) -> None:
     git(root, "clean", "-q", "-f", "-d", *[f"--exclude=/{p}" for p in exclude])
 
 
-def show_tree(root: Path, commit: str, exclude: list[str] = ()) -> None:
-    """Make the work tree equal `commit`'s tree WITHOUT moving HEAD: used to
-    swap between incumbent and candidate. Untracked files (not ignored, not
-    in `exclude`) are removed; ignored files stay, so a benchmark that needs
-    a built binary or a data set keeps working. The index ends equal to HEAD."""
+def mark_shown(root: Path, commit: str) -> None:
+    """Declare that the work tree shows `commit` (index := its tree; no file
+    changes). Call before the first `show_tree` away from it."""
+    git(root, "read-tree", commit)
+
+
+def show_tree(root: Path, commit: str) -> None:
+    """Switch the work tree from the tree in the index to `commit`'s tree,
+    WITHOUT moving HEAD: files of the index tree that `commit` lacks are
+    removed, the others written. Files in neither tree (untracked, ignored:
+    a built binary, a data set, something the user just created) are not
+    touched. The index ends equal to `commit`; `settle` when done."""
     git(root, "read-tree", "-u", "--reset", commit)
-    git(root, "clean", "-q", "-f", "-d", *[f"--exclude=/{p}" for p in exclude])
+
+
+def settle(root: Path) -> None:
+    """Index back to HEAD; the work tree keeps what it shows."""
     git(root, "reset", "-q")
 
 

@@ -2,8 +2,8 @@
 
 The shell around `interleave` (which side next) and `stats` (when to stop).
 To measure the incumbent, the work tree is switched to the best commit with
-`gitops.show_tree` (HEAD never moves, ignored files stay) and back to the
-candidate afterwards. Before switching away, current.json records
+`gitops.show_tree` (HEAD never moves; only files of the two trees change, so
+ignored and untracked files stay) and back to the candidate afterwards. Before switching away, current.json records
 `showing`; `heal` switches back after a crash, so a run killed while the
 incumbent's code was in place resumes on the candidate with nothing lost
 (the candidate is a commit object from the first trial on).
@@ -41,7 +41,8 @@ def one_trial(run, label: str, env_extra: dict, allow_question: bool) -> dict:
     before = integrity.file_stamp(rf) if rf else None
     env = dict(os.environ, **env_extra)
     env.setdefault("PYTHONDONTWRITEBYTECODE", "1")  # a same-second, same-size edit must not reuse stale .pyc
-    outcome = runner.run(cfg.run_command, run.workdir, out_path, err_path, cfg.trial_timeout_seconds, env)
+    timeout = run.trial_timeout()
+    outcome = runner.run(cfg.run_command, run.workdir, out_path, err_path, timeout, env)
     rec = {"exit_code": outcome.exit_code, "timed_out": outcome.timed_out, "duration_s": outcome.duration_s,
            "report": run.store.rel(report), "log": run.store.rel(p["log"]), "score": None,
            "score_source": None, "problem": ""}
@@ -51,10 +52,13 @@ def one_trial(run, label: str, env_extra: dict, allow_question: bool) -> dict:
         if after is None or after == before:
             return {**rec, "status": "crash",
                     "problem": f"the command did not write the report file {cfg.report_source}"}
-        runner.copy_capped(rf, report)
+        try:
+            runner.copy_capped(rf, report)
+        except OSError as exc:
+            return {**rec, "status": "crash", "problem": f"cannot read the report file: {exc.strerror}"}
     rec["report_sha256"] = integrity.sha256_file(report)
     if outcome.timed_out:
-        return {**rec, "status": "crash", "problem": f"timed out after {cfg.trial_timeout_seconds:g}s"}
+        return {**rec, "status": "crash", "problem": f"timed out after {timeout:g}s"}
     if outcome.exit_code != 0:
         return {**rec, "status": "crash", "problem": f"exit code {outcome.exit_code}"}
     text = report.read_text(errors="replace")
@@ -75,14 +79,18 @@ def show(run, cur: dict, sha: str) -> None:
     """Make the work tree show commit `sha`; `cur["home"]` is the tree it
     shows normally. The marker is written before leaving home and cleared
     after returning, so `heal` can always get back."""
-    if cur.get("showing", cur["home"]) == sha:
+    shown = cur.get("showing", cur["home"])
+    if shown == sha:
         return
     if sha != cur["home"]:
         cur["showing"] = sha
         run.store.write_sealed("current.json", cur, run.key)
-        gitops.show_tree(run.root, sha, run.exclude_paths())
+        if shown == cur["home"]:
+            gitops.mark_shown(run.root, cur["home"])
+        gitops.show_tree(run.root, sha)
     else:
-        gitops.show_tree(run.root, sha, run.exclude_paths())
+        gitops.show_tree(run.root, sha)
+        gitops.settle(run.root)
         cur.pop("showing", None)
         run.store.write_sealed("current.json", cur, run.key)
 

@@ -23,7 +23,7 @@ def status_dict(run: Run) -> dict:
         "run_id": run.key, "branch": run.meta.get("branch"), "iter": run.iteration, "phase": phase,
         "trials": {"done": len(trials), "needed": run.trials_needed(run.current)},
         "baseline": {"score": baseline["avg"], "sha": baseline["sha"]} if baseline else None,
-        "best": run.best, "design": (run.design or {}).get("kind"),
+        "best": run.best, "design": (run.design or {}).get("kind"), "trial_timeout_s": run.trial_timeout(),
         "recent": [state.summarize(r) for r in run.history[-RECENT:]],
         "stop": stop, "total": total(run.history, cfg.direction), "instructions": cfg.instructions,
         "warnings": warnings(run),

@@ -124,6 +124,15 @@ class FullLoop(RepoTestCase):
         self.assertIn("timed out", trial["problem"])
         self.assertEqual(self.ok("decide", "--description", "sleepy")["decision"], "crash")
 
+    def test_without_a_timeout_a_hang_is_capped_after_the_baseline(self):
+        self.init()
+        self.assertIsNone(self.ok("status")["trial_timeout_s"])
+        self.iteration("baseline")
+        self.assertEqual(self.ok("status")["trial_timeout_s"], 60.0)
+        self.init("--trial-timeout-seconds", "7")
+        self.iteration("baseline")
+        self.assertEqual(self.ok("status")["trial_timeout_s"], 7.0)
+
     def test_one_trial_per_call_without_all(self):
         self.init("--trials", "3", "--calibration-runs", "3")
         first = self.ok("run-trial")

@@ -64,16 +64,20 @@ class KeepAndRevert(RepoTestCase):
         self.write("new.py", "x = 1\n")
         self.write("ignored/bin", "built")
         cand = gitops.snapshot(self.repo, self.start, "candidate")
+        gitops.mark_shown(self.repo, cand)
+        self.write("user-notes.txt", "appeared during the trials")
         gitops.show_tree(self.repo, self.start)
         self.assertEqual(self.read("work.py"), "N = 1000\n")
         self.assertFalse((self.repo / "new.py").exists())
         self.assertEqual(self.read("ignored/bin"), "built")
+        self.assertEqual(self.read("user-notes.txt"), "appeared during the trials")
         self.assertEqual(git(self.repo, "rev-parse", "HEAD"), self.start)
         gitops.show_tree(self.repo, cand)
+        gitops.settle(self.repo)
         self.assertEqual((self.read("work.py"), self.read("new.py")), ("N = 3\n", "x = 1\n"))
         self.assertEqual(git(self.repo, "rev-parse", "HEAD"), self.start)
         self.assertEqual(git(self.repo, "diff", "--cached", "--name-only"), "")
-        self.assertEqual(gitops.snapshot(self.repo, self.start, "again"), gitops.snapshot(self.repo, self.start, "again"))
+        self.assertEqual(self.read("user-notes.txt"), "appeared during the trials")
 
     def test_ensure_excluded_is_idempotent_and_leaves_gitignore_alone(self):
         before = self.read(".gitignore")
@@ -90,6 +94,19 @@ class KeepAndRevert(RepoTestCase):
         sha = gitops.snapshot(self.repo, self.start, "x")
         self.assertEqual(sorted(gitops.name_status(self.repo, self.start, sha)),
                          [("A", "new.py"), ("D", "bench.py"), ("M", "work.py")])
+
+
+
+class Errors(unittest.TestCase):
+    def test_missing_git_is_a_usage_error_naming_git(self):
+        import os
+        from pathlib import Path
+        from unittest import mock
+
+        from errors import UsageError
+        with mock.patch.dict(os.environ, {"PATH": "/nonexistent"}), self.assertRaises(UsageError) as ctx:
+            gitops.repo_root(Path("/tmp"))
+        self.assertIn("git is not installed", str(ctx.exception))
 
 
 if __name__ == "__main__":
