@@ -22,6 +22,7 @@ import gitops
 import integrity
 import interleave
 import measure
+import proposals
 import report
 import runner
 import state
@@ -177,8 +178,7 @@ def run_trial(cwd: Path, run_all: bool, hypothesis: str | None) -> dict:
         if not run.measurement_done(cur) and not any(t["status"] == "needs_score" for t in cur["trials"]):
             design = run.design
             if cur["iter"] == 0 or design["kind"] == "exact":
-                needed = run.config.baseline_trials if cur["iter"] == 0 else design["trials"]
-                measure.measure_plain(run, cur, needed, run_all)
+                measure.measure_plain(run, cur, run_all)
             else:
                 measure.measure_pairs(run, cur, design, run.margin(), run_all)
         phase = state.phase_of(cur, cur["iter"], run.measurement_done(cur))
@@ -291,6 +291,7 @@ def decide(cwd: Path, description: str) -> dict:
                        for t in trials],
             "started": cur.get("started"), "timestamp": _now(),
         }
+        record.update(proposals.record_fields(run, cur))
         if cur["iter"] == 0 and verdict.decision == "baseline":
             record.update(_calibration(run, trials))
         if kept and cur["iter"] > 0:
@@ -315,7 +316,8 @@ def decide(cwd: Path, description: str) -> dict:
         "iter": record["iter"], "decision": record["decision"], "kept": record["kept"],
         "avg": record["avg"], "delta": record["delta"], "reason": record["reason"],
         "best": run.best, "stop": stop, "instructions": run.config.instructions,
-        "next": state.next_step(state.phase_of(None, run.iteration, False), stop, run.config.critic),
+        "next": state.next_step(state.phase_of(None, run.iteration, False), stop, run.config.critic,
+                                proposals.runner_up_hint(run)),
     }
     if record.get("test"):
         out["test"] = report.test_view(record["test"])

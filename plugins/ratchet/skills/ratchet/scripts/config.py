@@ -18,6 +18,10 @@ from errors import UsageError
 
 DIRECTIONS = ("min", "max")
 STREAM_SOURCES = ("stdout", "stderr")
+# Defaults of the noise-robust design; bench/decisions.py measures exactly these.
+CALIBRATION_RUNS = 30  # fewer makes the "too noisy" warning unreliable (bench: 10 runs miss 3% of warnings)
+MAX_PAIRS = 50         # = stats.DEFAULTS["max_pairs"]; 30 loses power under outliers
+CONFIRM_PAIRS = 16     # the confirmation interval's exact level is >= 95% from 16 pairs
 
 
 @dataclass(frozen=True)
@@ -56,9 +60,9 @@ class Config:
     protect: tuple[str, ...] = ()
     metric_regex: str | None = None
     no_branch: bool = False
-    calibration_runs: int = 5
-    max_pairs: int = 30
-    confirm_pairs: int = 10
+    calibration_runs: int = CALIBRATION_RUNS
+    max_pairs: int = MAX_PAIRS
+    confirm_pairs: int = CONFIRM_PAIRS
 
     @property
     def baseline_trials(self) -> int:
@@ -149,12 +153,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--metric-regex", default=None, help="extraction pattern with one capture group")
     p.add_argument("--no-branch", action="store_true",
                    help="commit on the current branch instead of a new ratchet/<run_id> branch")
-    p.add_argument("--calibration-runs", default="5",
-                   help="baseline runs used to measure the noise (default 5, at least 2)")
-    p.add_argument("--max-pairs", default="30",
-                   help="cap of incumbent/candidate pairs per iteration for a noisy metric (default 30)")
-    p.add_argument("--confirm-pairs", default="10",
-                   help="pairs in the final baseline-vs-best confirmation run (default 10; 0 = off)")
+    p.add_argument("--calibration-runs", default=str(CALIBRATION_RUNS),
+                   help=f"baseline runs used to measure the noise (default {CALIBRATION_RUNS}, at least 2; "
+                        "a metric whose first 5 runs agree exactly stops there)")
+    p.add_argument("--max-pairs", default=str(MAX_PAIRS),
+                   help=f"cap of incumbent/candidate pairs per iteration for a noisy metric (default {MAX_PAIRS})")
+    p.add_argument("--confirm-pairs", default=str(CONFIRM_PAIRS),
+                   help=f"pairs in the final baseline-vs-best confirmation run (default {CONFIRM_PAIRS}; 0 = off)")
     return p
 
 

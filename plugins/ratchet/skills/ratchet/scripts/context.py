@@ -14,6 +14,7 @@ from pathlib import Path
 
 import gitops
 import integrity
+import interleave
 import measure
 import state
 import stats
@@ -71,9 +72,10 @@ class Run:
         if cur is None or not trials:
             return False
         design = self.design
-        if cur["iter"] == 0 or design["kind"] == "exact":
-            needed = self.config.baseline_trials if cur["iter"] == 0 else design["trials"]
-            return len(trials) >= needed or any(t["status"] == "crash" for t in trials)
+        if cur["iter"] == 0:
+            return interleave.baseline_done(trials, self.config.baseline_trials)
+        if design["kind"] == "exact":
+            return len(trials) >= design["trials"] or any(t["status"] == "crash" for t in trials)
         return measure.paired_done(self, trials, design, self.margin())
 
     def trials_needed(self, cur: dict | None) -> int:

@@ -24,6 +24,17 @@ from __future__ import annotations
 import stats
 
 MAX_A_CRASHES = 2
+DETERMINISM_PROBE = 5  # baseline runs that, all equal, end calibration early
+
+
+def baseline_done(trials: list[dict], needed: int) -> bool:
+    """Calibration is complete: `needed` runs, a failed run, or the first
+    `DETERMINISM_PROBE` runs all identical (a deterministic metric need not
+    pay for a noise estimate)."""
+    if any(t["status"] != "ok" for t in trials) or len(trials) >= needed:
+        return True
+    head = [t["score"] for t in trials[:DETERMINISM_PROBE]]
+    return len(head) == DETERMINISM_PROBE and len(set(head)) == 1
 
 
 def design_of(calibration: dict, trials: int | None, max_pairs: int) -> dict:

@@ -136,10 +136,10 @@ def measure_pairs(run, cur: dict, design: dict, min_effect: float, run_all: bool
         show(run, cur, cur["home"])
 
 
-def measure_plain(run, cur: dict, needed: int, run_all: bool) -> None:
+def measure_plain(run, cur: dict, run_all: bool) -> None:
     """Trials of the candidate alone (baseline, or a deterministic metric),
     stopping at the first crash or question."""
-    while len(cur["trials"]) < needed and all(t["status"] == "ok" for t in cur["trials"]):
+    while not run.measurement_done(cur) and all(t["status"] == "ok" for t in cur["trials"]):
         n = len(cur["trials"]) + 1
         t = one_trial(run, f"iter-{cur['iter']:04d}-trial-{n:02d}",
                       {"RATCHET_ITERATION": str(cur["iter"]), "RATCHET_TRIAL": str(n), "RATCHET_SIDE": "B"},

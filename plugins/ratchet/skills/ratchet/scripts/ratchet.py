@@ -17,6 +17,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # works under py
 
 import commands  # noqa: E402
 import config  # noqa: E402
+import critic  # noqa: E402
 from errors import UsageError  # noqa: E402
 from gitops import GitError  # noqa: E402
 from store import TamperedState  # noqa: E402
@@ -41,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--trial", type=int, default=None)
     d = sub.add_parser("decide", help="decide the iteration: keep (commit) or revert")
     d.add_argument("--description", required=True, help="what the change was (the commit message)")
+    critic.add_parsers(sub)
     return p
 
 
@@ -48,6 +50,8 @@ def dispatch(argv: list[str], cwd: Path) -> tuple[dict | str, int]:
     if argv[:1] == ["init"]:
         return commands.init(argv[1:], cwd), 0
     ns = build_parser().parse_args(argv)
+    if getattr(ns, "handler", None):  # critic-mode commands
+        return ns.handler(cwd, ns), 0
     if ns.command == "status":
         return (commands.status_text(cwd) if ns.format == "text" else commands.status(cwd)), 0
     if ns.command == "run-trial":

@@ -5,8 +5,9 @@ the table for people, and the small views other answers embed. Reads only.
 from __future__ import annotations
 
 import decision
-import stats
+import proposals
 import state
+import stats
 from context import Run
 
 RECENT = 5
@@ -27,7 +28,8 @@ def status_dict(run: Run) -> dict:
         "recent": [state.summarize(r) for r in run.history[-RECENT:]],
         "stop": stop, "total": total(run.history, cfg.direction), "instructions": cfg.instructions,
         "warnings": warnings(run),
-        "next": state.next_step(phase if phase != "stopped" else "decide", stop, cfg.critic),
+        "next": state.next_step(phase if phase != "stopped" else "decide", stop, cfg.critic,
+                                proposals.runner_up_hint(run)),
     }
     if run.current and run.current.get("hypothesis"):
         out["hypothesis"] = run.current["hypothesis"]

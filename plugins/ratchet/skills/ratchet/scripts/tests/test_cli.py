@@ -76,6 +76,16 @@ class FullLoop(RepoTestCase):
         self.assertEqual((st["iter"], st["phase"], st["best"]["score"]), (1, "propose", 1000.0))
         self.assertEqual(st["stop"], {"stopped": False, "reason": None})
 
+    def test_deterministic_metric_calibrates_in_five_runs_then_one_trial_each(self):
+        self.init("--calibration-runs", "30")
+        base = self.iteration("baseline")
+        self.assertEqual((base["calibration"]["design"], base["calibration"]["deterministic"]), ("exact", True))
+        self.assertEqual(len(self.results()[0]["trials"]), 5)
+        self.write("work.py", "N = 10\n")
+        self.iteration("small")
+        rec = self.results()[-1]
+        self.assertEqual((rec["n_trials"], rec["incumbent_scores"]), (1, []))
+
     def test_iterations_cap_and_threshold_stop_the_run(self):
         self.init("--iterations", "1")
         self.iteration("baseline")

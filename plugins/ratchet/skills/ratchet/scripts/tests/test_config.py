@@ -20,7 +20,7 @@ class ConfigValidation(unittest.TestCase):
         self.assertEqual((cfg.trials, cfg.iterations, cfg.patience, cfg.max_consecutive_crashes),
                          (None, 20, 0, 3))
         self.assertEqual((cfg.calibration_runs, cfg.max_pairs, cfg.confirm_pairs, cfg.baseline_trials),
-                         (5, 30, 10, 5))
+                         (30, 50, 16, 30))
         self.assertIsNone(cfg.threshold)
         self.assertIsNone(cfg.trial_timeout_seconds)
         self.assertEqual(cfg.min_improvement, MinImprovement(0.0, False))
@@ -82,8 +82,8 @@ class ConfigValidation(unittest.TestCase):
         self.assertIn("unrecognized arguments", self.error("--trails", "3"))
 
     def test_baseline_runs_cover_both_trials_and_calibration(self):
-        self.assertEqual(parse_init_args([*REQUIRED, "--trials", "8"]).baseline_trials, 8)
-        self.assertEqual(parse_init_args([*REQUIRED, "--trials", "2"]).baseline_trials, 5)
+        self.assertEqual(parse_init_args([*REQUIRED, "--trials", "40"]).baseline_trials, 40)
+        self.assertEqual(parse_init_args([*REQUIRED, "--trials", "2"]).baseline_trials, 30)
         self.assertEqual(parse_init_args([*REQUIRED, "--calibration-runs", "3"]).baseline_trials, 3)
 
     def test_instructions_file_text_is_used(self):

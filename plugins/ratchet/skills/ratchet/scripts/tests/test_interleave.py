@@ -51,6 +51,23 @@ class Design(unittest.TestCase):
         self.assertEqual(interleave.design_of({"deterministic": False}, 1, 30)["max_pairs"], 2)
 
 
+class BaselineCalibration(unittest.TestCase):
+    def runs(self, *scores):
+        return [t(i, "B", s) for i, s in enumerate(scores)]
+
+    def test_deterministic_metric_stops_after_the_probe(self):
+        self.assertFalse(interleave.baseline_done(self.runs(7, 7, 7, 7), 30))
+        self.assertTrue(interleave.baseline_done(self.runs(7, 7, 7, 7, 7), 30))
+
+    def test_noisy_metric_runs_the_full_calibration(self):
+        self.assertFalse(interleave.baseline_done(self.runs(7, 7, 7, 7, 8), 30))
+        self.assertFalse(interleave.baseline_done(self.runs(*range(29)), 30))
+        self.assertTrue(interleave.baseline_done(self.runs(*range(30)), 30))
+
+    def test_a_failed_run_ends_calibration(self):
+        self.assertTrue(interleave.baseline_done([t(0, "B", status="crash")], 30))
+
+
 class PairedJudgement(unittest.TestCase):
     def judge(self, test=None, **kw):
         args = dict(test=test, candidate_scores=[1.0, 2.0], candidate_failed=False, incumbent_crashes=0,
