@@ -13,6 +13,7 @@ nothing lost and nothing counted twice.
 from __future__ import annotations
 
 import datetime as _dt
+import math
 import secrets
 from pathlib import Path
 
@@ -181,6 +182,10 @@ def run_trial(cwd: Path, run_all: bool, hypothesis: str | None) -> dict:
                 measure.measure_plain(run, cur, run_all)
             else:
                 measure.measure_pairs(run, cur, design, run.margin(), run_all)
+        rf = run.report_file()
+        if rf is not None:  # the report file as run-trial leaves it; decide checks nobody touched it since
+            cur["report_stamp"] = integrity.file_stamp(rf)
+            run.store.write_sealed("current.json", cur, run.key)
         phase = state.phase_of(cur, cur["iter"], run.measurement_done(cur))
     out = {
         "iter": cur["iter"], "trials_done": len(cur["trials"]), "trials_needed": run.trials_needed(cur),
@@ -219,6 +224,8 @@ def score(cwd: Path, value: str, trial: int | None) -> dict:
         if not extract.appears_literally(path.read_text(errors="replace"), value):
             raise UsageError(f"{value!r} does not appear in {t['report']}; copy the number exactly as printed")
         number = float(value)
+        if not math.isfinite(number):
+            raise UsageError(f"{value!r} is not a score (nan/inf); count this trial as a crash with decide")
         t.update(status="ok", score=number, score_source="agent", problem="")
         run.store.write_sealed("current.json", cur, run.key)
         phase = state.phase_of(cur, cur["iter"], run.measurement_done(cur))
@@ -238,11 +245,11 @@ def _late_edits(run: Run, cur: dict, final: str) -> list[str]:
 
 
 def _report_problems(run: Run, cur: dict) -> list[str]:
+    """The report file changed since run-trial finished (a planted report)."""
     rf = run.report_file()
-    trials = cur.get("trials", [])
-    if rf is None or not trials or trials[-1].get("report_stamp") is None:
+    if rf is None or "report_stamp" not in cur:
         return []
-    if integrity.file_stamp(rf) != trials[-1]["report_stamp"]:
+    if integrity.file_stamp(rf) != cur["report_stamp"]:
         return [f"report file {run.config.report_source} was modified after the last trial"]
     return []
 

@@ -221,6 +221,34 @@ class ReportSources(RepoTestCase):
         self.assertEqual(trial["status"], "crash")
         self.assertIn("did not write the report file", trial["problem"])
 
+    def test_editing_the_report_file_after_the_trials_is_a_violation(self):
+        self.write("bench.py", "import work\nopen('report.txt', 'w').write('score: %d' % work.N)\n")
+        git(self.repo, "commit", "-qam", "file bench")
+        self.ok("init", "--run-command", f"{PY} bench.py", "--direction", "min", "--metric-name", "score",
+                "--report-source", "report.txt", "--calibration-runs", "2")
+        self.iteration("baseline")
+        self.write("work.py", "N = 5000\n")
+        self.ok("run-trial", "--all")
+        self.write("report.txt", "score: 1")
+        out = self.ok("decide", "--description", "planted")
+        self.assertEqual(out["decision"], "integrity_violation")
+        self.assertIn("report file report.txt was modified", out["reason"])
+
+    def test_tracked_report_file_with_a_noisy_metric_is_not_a_false_violation(self):
+        self.write("bench.py", "import os, work\nn = int(os.environ['RATCHET_TRIAL'].split('-')[-1])\n"
+                               "open('report.txt', 'w').write('score: %d' % (work.N + n % 3))\n")
+        self.write("report.txt", "score: 0")
+        git(self.repo, "add", "-A")
+        git(self.repo, "commit", "-qm", "tracked report")
+        self.ok("init", "--run-command", f"{PY} bench.py", "--direction", "min", "--metric-name", "score",
+                "--report-source", "report.txt", "--calibration-runs", "4", "--max-pairs", "4",
+                "--confirm-pairs", "0")
+        self.assertEqual(self.iteration("baseline")["calibration"]["design"], "sequential")
+        self.write("work.py", "N = 500\n")
+        out = self.iteration("smaller")
+        self.assertEqual(out["decision"], "improve", out)
+        self.assertNotIn("report.txt", git(self.repo, "diff", "--name-only", "HEAD~1", "HEAD"))
+
     def test_untracked_report_file_is_never_committed_or_cleaned(self):
         self.write("bench.py", "import work\nopen('report.txt', 'w').write('score: %d' % work.N)\n")
         git(self.repo, "commit", "-qam", "file bench")
@@ -281,6 +309,15 @@ class AgentSuppliedScore(RepoTestCase):
         self.ok("score", "--value", "1000", "--trial", "2")
         self.assertEqual(self.ok("decide", "--description", "baseline")["decision"], "baseline")
         self.assertEqual([t["score_source"] for t in self.results()[0]["trials"]], ["agent", "agent"])
+
+    def test_nan_typed_by_the_agent_is_refused(self):
+        self.write("bench.py", "print('elapsed (score) => nan, 1 run')\n")
+        git(self.repo, "commit", "-qam", "nan bench")
+        self.init()
+        self.assertEqual(self.ok("run-trial", "--all")["trials"][0]["status"], "needs_score")
+        res = self.cli("score", "--value", "nan")
+        self.assertEqual(res.code, 2)
+        self.assertIn("not a score", res.stderr)
 
     def test_unscored_trial_counts_as_a_crash(self):
         self.init()
