@@ -29,7 +29,7 @@ import runner
 import state
 import stats
 from config import build_parser, config_from_namespace
-from context import Run, load
+from context import LOG_EDITED, Run, load
 from errors import UsageError
 from store import Store, TamperedState
 
@@ -307,7 +307,7 @@ def decide(cwd: Path, description: str) -> dict:
                                                _commit_message(run, record))
         if cur.get("candidate") and gitops.tree_of(run.root, final) != gitops.tree_of(run.root, cur["candidate"]):
             record["final_sha"] = final  # what the tree held at decide time, kept for audit
-        unrestorable = _unrestorable(run, record)
+        unrestorable = _unrestorable(run, record) + [p for p in run.tampered if p == LOG_EDITED]
         if unrestorable:
             record["unrecoverable"] = unrestorable
         cur.setdefault("home", final)  # no candidate snapshot (flagged before any trial): return to the tree as it is

@@ -22,6 +22,7 @@ from config import Config
 from errors import UsageError
 from store import Store, TamperedState
 
+LOG_EDITED = "results.jsonl was edited outside ratchet"
 
 @dataclass
 class Run:
@@ -93,7 +94,7 @@ class Run:
             return self.config.trial_timeout_seconds
         if not self.design:
             return None
-        slowest = max((t.get("duration_s") or 0.0) for t in self.history[0].get("trials", [{}]))
+        slowest = max(((t.get("duration_s") or 0.0) for t in self.history[0].get("trials", [])), default=0.0)
         return max(60.0, 10.0 * slowest)
 
     def report_file(self) -> Path | None:
@@ -125,9 +126,10 @@ def load(cwd: Path) -> Run:
     try:
         history, torn = store.read_results()
     except TamperedState as exc:
-        history, torn, tampered = [], False, [str(exc)]
+        raise UsageError(f"{exc}: the log was edited outside ratchet and cannot be read; "
+                         "start a new run with init (this one is archived)") from None
     if history and store.verify_results(history, meta["run_id"]):
-        tampered.append("results.jsonl was edited outside ratchet")
+        tampered.append(LOG_EDITED)
     try:
         current = store.read_sealed("current.json", meta["run_id"])
     except TamperedState as exc:

@@ -388,7 +388,19 @@ class Integrity(RepoTestCase):
         self.assertIn("results.jsonl was edited outside ratchet", self.ok("status")["warnings"])
         self.write("work.py", "N = 10\n")
         self.ok("run-trial", "--all")
-        self.assertEqual(self.ok("decide", "--description", "x")["decision"], "integrity_violation")
+        out = self.ok("decide", "--description", "x")
+        self.assertEqual(out["decision"], "integrity_violation")
+        self.assertEqual(out["stop"], {"stopped": True, "reason": "integrity_unrecoverable"})
+
+    def test_unreadable_results_log_is_a_clear_error(self):
+        self.start_run()
+        log = self.repo / ".ratchet" / "results.jsonl"
+        log.write_text("garbage\n" + log.read_text())
+        for args in (["status"], ["run-trial", "--all"]):
+            res = self.cli(*args)
+            self.assertEqual(res.code, 2)
+            self.assertIn("results.jsonl line 1 is not valid JSON", res.stderr)
+            self.assertEqual(len(res.stderr.strip().splitlines()), 1)
 
     def test_edits_after_the_trials_started_are_rejected(self):
         self.start_run()
