@@ -59,14 +59,22 @@ class Run:
     def calibration(self) -> dict | None:
         return self.history[0].get("calibration") if self.design else None
 
+    def resolution(self) -> dict | None:
+        """stats.check_resolution of --min-improvement (in metric units,
+        against the current best) for a noisy metric; None otherwise."""
+        if not self.design or self.design["kind"] == "exact":
+            return None
+        best = self.best
+        return stats.check_resolution(self.config.min_improvement.margin(best["score"]), self.calibration)
+
     def margin(self) -> float:
         """--min-improvement in metric units against the current best; for a
         noisy metric raised to what the benchmark can resolve."""
+        res = self.resolution()
+        if res is not None:
+            return res["effective_min_effect"]
         best = self.best
-        m = self.config.min_improvement.margin(best["score"]) if best else 0.0
-        if self.design and self.design["kind"] != "exact":
-            m = stats.check_resolution(m, self.calibration)["effective_min_effect"]
-        return m
+        return self.config.min_improvement.margin(best["score"]) if best else 0.0
 
     def measurement_done(self, cur: dict | None) -> bool:
         trials = (cur or {}).get("trials", [])

@@ -7,7 +7,6 @@ from __future__ import annotations
 import decision
 import proposals
 import state
-import stats
 from context import Run
 
 RECENT = 5
@@ -40,12 +39,9 @@ def warnings(run: Run) -> list[str]:
     out = list(run.tampered)
     if run.torn:
         out.append("results.jsonl ended in a torn line (interrupted write); it was ignored")
-    if run.calibration and run.design["kind"] != "exact":
-        best = run.best
-        m = run.config.min_improvement.margin(best["score"]) if best else 0.0
-        message = stats.check_resolution(m, run.calibration)["message"]
-        if message:
-            out.append(message)
+    res = run.resolution()
+    if res and res["message"]:
+        out.append(res["message"])
     return out
 
 
