@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 from pathlib import Path
 from unittest import mock
@@ -98,6 +100,18 @@ class RepoTestCase(unittest.TestCase):
         calibration = [] if "--calibration-runs" in extra else ["--calibration-runs", "2"]
         return self.ok("init", "--run-command", f"{sys.executable} bench.py", "--direction", "min",
                        "--metric-name", "score", "--report-source", "stdout", *calibration, *extra)
+
+    def power_cut(self, marker: Path, *args: str) -> None:
+        """Start `ratchet.py args`, wait until the command it runs creates
+        `marker`, then SIGKILL the whole process group: a power cut mid-trial."""
+        proc = subprocess.Popen([sys.executable, str(RATCHET), *args], cwd=self.repo, env={**os.environ, **GIT_ENV},
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+        deadline = time.monotonic() + 60
+        while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertTrue(marker.exists(), f"{marker} never appeared: {proc.stderr.read() if proc.poll() is not None else ''}")
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
 
     def iteration(self, description: str, hypothesis: str | None = None) -> dict:
         args = ["run-trial", "--all"] + (["--hypothesis", hypothesis] if hypothesis else [])

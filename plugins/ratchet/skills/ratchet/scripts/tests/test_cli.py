@@ -561,16 +561,7 @@ class CrashRecovery(RepoTestCase):
                                "print('score:', work.N)\n")
         git(self.repo, "commit", "-qam", "bench")
         self.init("--trials", "3", "--calibration-runs", "3")
-        proc = subprocess.Popen([PY, str(RATCHET), "run-trial", "--all"], cwd=self.repo,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
-        for _ in range(200):
-            if (self.repo / "ignored" / "ran").exists():
-                break
-            time.sleep(0.05)
-        import os
-        import signal
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate()
+        self.power_cut(self.repo / "ignored" / "ran", "run-trial", "--all")
         self.assertEqual(self.ok("status")["trials"], {"done": 1, "needed": 3})
         out = self.ok("run-trial", "--all")
         self.assertEqual([t["trial"] for t in out["trials"]], [1, 2, 3])

@@ -1,15 +1,7 @@
 """End-to-end runs with a noisy metric: interleaving, the sequential test,
 crash recovery while the incumbent's code is in place, and confirmation."""
 
-import os
-import signal
-import subprocess
-import sys
-import time
-
-from tests.support import RATCHET, RepoTestCase, git
-
-PY = sys.executable
+from tests.support import RepoTestCase, git
 
 # The noise depends only on the trial's position, never on which code runs,
 # so a no-op stays a no-op and every outcome is repeatable.
@@ -135,14 +127,7 @@ class NoisyCrashRecovery(RepoTestCase):
         self.iteration("baseline")
         self.write("work.py", "N = 900\n")
         self.write("extra.py", "x = 1\n")
-        proc = subprocess.Popen([PY, str(RATCHET), "run-trial", "--all"], cwd=self.repo,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
-        for _ in range(400):
-            if (self.repo / "ignored" / "hang").exists():
-                break
-            time.sleep(0.05)
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate()
+        self.power_cut(self.repo / "ignored" / "hang", "run-trial", "--all")
         # the incumbent's code was in place when the power went out
         self.assertEqual(self.read("work.py"), "N = 1000\n")
         self.assertFalse((self.repo / "extra.py").exists())
