@@ -6,8 +6,9 @@ to print); bad input raises UsageError before anything is written.
 so ratchet.py's dispatcher only needs `if getattr(ns, "handler", None): ...`.
 
 The flow for the main agent is in instructions/critic-mode.md. The work is
-in proposals.py; this module loads the run, checks it is at the right step,
-holds the lock and shapes the answers.
+in proposals.py (files) and the pure modules it uses (blinding.py,
+verdicts.py, ...); this module loads the run, checks it is at the right
+step, holds the lock and shapes the answers.
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import blinding
 import commands
 import context
 import gitops
 import proposals
 import state
+import verdicts
 from errors import UsageError
 
 CMD = state.CMD
@@ -41,7 +44,7 @@ def _open_run(cwd: Path) -> context.Run:
 
 
 def _globs(run: context.Run) -> list[str]:
-    """Off-limits globs: --protect, the report file (proposals.py adds .ratchet/ and .git/)."""
+    """Off-limits globs: --protect, the report file (pathrules.py adds .ratchet/ and .git/)."""
     return list(run.config.protect) + run.exclude_paths()
 
 
@@ -74,10 +77,10 @@ def _context(run: context.Run) -> dict:
     history = []
     for rec in run.history[-8:]:
         avg = rec.get("avg")
-        history.append(proposals.redact_identity(
+        history.append(blinding.redact_identity(
             f"iter {rec.get('iter')}: {rec.get('decision')}"
             + (f", mean {avg:.6g}" if isinstance(avg, (int, float)) else "")
-            + f": {proposals._one_line(rec.get('description') or rec.get('hypothesis') or '', 160)}"))
+            + f": {blinding.one_line(rec.get('description') or rec.get('hypothesis') or '', 160)}"))
     return {
         "goal": f"{better} `{cfg.metric_name}` is better (run command: `{cfg.run_command}`)",
         "best": (f"{best['score']:.6g} (iteration {best['iter']})"
@@ -101,7 +104,7 @@ def _invalidate_contest(run: context.Run, iteration: int) -> None:
 
 def _measure_next(hypothesis: str) -> str:
     return (f"{CMD} run-trial --all --hypothesis TEXT (TEXT = this hypothesis: "
-            f"{proposals._one_line(hypothesis, 160)}), then {CMD} decide --description TEXT")
+            f"{blinding.one_line(hypothesis, 160)}), then {CMD} decide --description TEXT")
 
 
 OWN_CHANGE = (f"make ONE change yourself as in a normal iteration (mind the reasons above), "
@@ -173,10 +176,10 @@ def verdict(cwd: Path, ns) -> dict:
         if st is None or not st.get("packet") or st.get("verdict") is not None:
             proposals.record_verdict(run.store, run.key, run.root, it, {})   # raises the right error
         try:
-            obj = (proposals.parse_verdict_text(text) if obj_path is not None else
+            obj = (verdicts.parse_verdict_text(text) if obj_path is not None else
                    {"pick": ns.pick, "confidence": ns.confidence, "reasons": ns.reasons,
                     "integrity_concerns": list(ns.concern or [])})
-            v = proposals.validate_verdict(obj, list(st["blind"]["labels"]))
+            v = verdicts.validate_verdict(obj, list(st["blind"]["labels"]))
         except UsageError:
             if obj_path is not None:   # set the bad answer aside: the retry writes a new file
                 proposals.consume_input_file(run.store, obj_path, proposals.name(it, "verdict.rejected.md"))
@@ -220,7 +223,7 @@ def runner_up(cwd: Path, ns) -> dict:
 def critic_audit(cwd: Path, ns) -> dict:
     """Position-bias audit over this run's judged contests."""
     run = context.load(cwd)
-    return {"run_id": run.key, **proposals.position_bias(run.history)}
+    return {"run_id": run.key, **verdicts.position_bias(run.history)}
 
 
 # -- argparse -------------------------------------------------------------------
@@ -235,7 +238,7 @@ def _confidence(text: str) -> float:
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     """Register the critic-mode commands on ratchet.py's subparsers."""
     p = sub.add_parser("propose", help="critic mode: store a proposer's saved answer (slot a or b)")
-    p.add_argument("--slot", required=True, choices=proposals.SLOTS)
+    p.add_argument("--slot", required=True, choices=blinding.SLOTS)
     p.add_argument("--file", default=None,
                    help="the proposer's answer, saved verbatim (default: .ratchet/proposals/incoming-SLOT.md)")
     p.set_defaults(handler=propose)

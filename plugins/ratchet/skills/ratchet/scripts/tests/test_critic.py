@@ -19,7 +19,11 @@ from unittest import mock
 import commands
 import context
 import critic
-import proposals as P
+import blinding
+import diffs
+import gitapply
+import proposals
+import verdicts
 from errors import UsageError
 from tests.test_proposals import GIT_ENV, git, make_repo
 
@@ -60,7 +64,7 @@ def integrated():
     def append(store, record, key):
         run = context.load(store.root)
         if "critic" not in record and run.current and run.current.get("iter") == record.get("iter"):
-            record = {**record, **P.record_fields(run, run.current)}
+            record = {**record, **proposals.record_fields(run, run.current)}
         return original(store, record, key)
     with mock.patch.object(commands.Store, "append_result", append):
         yield
@@ -95,12 +99,12 @@ class RunTestCase(unittest.TestCase):
     def packet(self, seed=None):
         if seed is None:
             return critic.judge_packet(self.root, ns())
-        with mock.patch.object(P, "new_seed", return_value=seed):
+        with mock.patch.object(proposals, "new_seed", return_value=seed):
             return critic.judge_packet(self.root, ns())
 
     def state(self, it=1):
         run = context.load(self.root)
-        return P.load_state(run.store, run.key, it)
+        return proposals.load_state(run.store, run.key, it)
 
     def algo(self) -> str:
         return (self.root / "src/algo.py").read_text()
@@ -123,14 +127,14 @@ class ContestTest(RunTestCase):
         self.assertEqual(out["candidates"], 2)
         self.assertEqual(out["disqualified"], {})
         text = Path(out["packet"]).read_text()
-        self.assertFalse(P.names_a_proposer(text), text)
+        self.assertFalse(blinding.names_a_proposer(text), text)
         self.assertNotIn("radical", text.lower())
         self.assertIn("+COST = 5", text)
         self.assertIn("iter 0: baseline", text)
         st = self.state()
         labels = st["blind"]["labels"]
         self.assertEqual(sorted(labels.values()), ["a", "b"])
-        self.assertEqual(st["blind"]["order"], P.order_for_seed(st["blind"]["seed"]))
+        self.assertEqual(st["blind"]["order"], blinding.order_for_seed(st["blind"]["seed"]))
         # X is shown first and is the first slot of the seeded order
         self.assertLess(text.index("## Candidate X"), text.index("## Candidate Y"))
         self.assertEqual(labels["X"], st["blind"]["order"][0])
@@ -155,11 +159,11 @@ class ContestTest(RunTestCase):
         self.assertEqual(c["proposals"]["a"]["hypothesis"], "small: cost 8 (I am proposer A)")
         self.assertTrue(c["proposals"]["a"]["valid"])
         # kept: no runner-up is offered
-        self.assertIsNone(P.runner_up_hint(context.load(self.root)))
+        self.assertIsNone(proposals.runner_up_hint(context.load(self.root)))
 
     def test_order_follows_seed(self):
         self.propose_both(answer("eight", cost_diff(8)), answer("five", cost_diff(5)))
-        seeds = {tuple(P.order_for_seed(s)): s for s in range(50)}
+        seeds = {tuple(blinding.order_for_seed(s)): s for s in range(50)}
         for order, seed in seeds.items():
             self.packet(seed)
             st = self.state()
@@ -222,7 +226,7 @@ class ContestTest(RunTestCase):
         (self.root / "link.py").symlink_to("bench.py")
         git(self.root, "add", "link.py")
         git(self.root, "commit", "-q", "-m", "link")
-        paths, problems = P.validate_diff(self.root, cost_diff(8, "link.py"), ["bench.py"])
+        paths, problems = gitapply.validate_diff(self.root, cost_diff(8, "link.py"), ["bench.py"])
         self.assertEqual(paths, ["link.py"])
         self.assertTrue(any("resolves to protected path bench.py" in p for p in problems), problems)
 
@@ -281,7 +285,7 @@ class ContestTest(RunTestCase):
         self.assertEqual(c["verdict"]["pick"], "neither")
         self.assertEqual(c["measured"], "own")
         self.assertIsNone(c["runner_up"])
-        self.assertIsNone(P.runner_up_hint(context.load(self.root)))
+        self.assertIsNone(proposals.runner_up_hint(context.load(self.root)))
 
     def test_reverted_pick_offers_runner_up_once(self):
         worse = answer("worse: cost 12", cost_diff(12))
@@ -293,7 +297,7 @@ class ContestTest(RunTestCase):
         dec = self.measure("cost 12")
         self.assertEqual(dec["decision"], "regress")
         run = context.load(self.root)
-        hint = P.runner_up_hint(run)
+        hint = proposals.runner_up_hint(run)
         self.assertIsNotNone(hint)
         self.assertIn("runner-up", hint)
         self.assertIn("better: cost 6", hint)
@@ -301,7 +305,7 @@ class ContestTest(RunTestCase):
         self.assertTrue(out["applied"], out)
         self.assertEqual(out["from_iter"], 1)
         self.assertIn("COST = 6", self.algo())
-        self.assertIsNone(P.runner_up_hint(context.load(self.root)))   # consumed
+        self.assertIsNone(proposals.runner_up_hint(context.load(self.root)))   # consumed
         with self.assertRaises(UsageError):
             critic.runner_up(self.root, ns())
         dec = self.measure("cost 6")
@@ -311,7 +315,7 @@ class ContestTest(RunTestCase):
         self.assertEqual(c["source_iter"], 1)
         self.assertEqual(c["measured"], "b")
         self.assertTrue(c["measured_exact"])
-        self.assertIsNone(P.runner_up_offer(context.load(self.root).history))
+        self.assertIsNone(verdicts.runner_up_offer(context.load(self.root).history))
 
     def test_runner_up_that_no_longer_qualifies(self):
         self.propose_both(answer("worse", cost_diff(12)), answer("better", cost_diff(6)))
@@ -324,7 +328,7 @@ class ContestTest(RunTestCase):
         self.assertFalse(out["applied"])
         self.assertTrue(out["problems"])
         self.assertIn("COST = 10", self.algo())
-        self.assertIsNone(P.runner_up_hint(context.load(self.root)))
+        self.assertIsNone(proposals.runner_up_hint(context.load(self.root)))
         self.propose_both(answer("eight", cost_diff(8)), answer("five", cost_diff(5)))
         self.assertEqual(self.packet()["candidates"], 2)
 
@@ -448,16 +452,16 @@ class AgentFilesTest(unittest.TestCase):
             with self.subTest(agent):
                 _, body = frontmatter(AGENTS / f"{agent}.md")
                 example = re.search(r"````text\n(.*?)\n````", body, re.DOTALL).group(1)
-                parsed = P.parse_proposal(example)
+                parsed = diffs.parse_proposal(example)
                 self.assertEqual(parsed["problems"], [])
                 self.assertTrue(parsed["diff"].startswith("diff --git a/src/example.py b/src/example.py\n"))
-                self.assertEqual(P.diff_paths(parsed["diff"]), ["src/example.py"])
+                self.assertEqual(diffs.diff_paths(parsed["diff"]), ["src/example.py"])
                 self.assertIn("NO PROPOSAL:", body)
 
     def test_critic_contract_example_validates(self):
         _, body = frontmatter(AGENTS / "ratchet-critic.md")
         line = next(ln.strip() for ln in body.splitlines() if ln.strip().startswith('{"pick"'))
-        v = P.validate_verdict(P.parse_verdict_text(line), ["X", "Y"])
+        v = verdicts.validate_verdict(verdicts.parse_verdict_text(line), ["X", "Y"])
         self.assertEqual(v["pick"], "X")
 
     def test_critic_mode_flow(self):
