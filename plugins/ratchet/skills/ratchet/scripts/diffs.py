@@ -40,6 +40,8 @@ def _fenced_block(lines: list[str], start: int) -> tuple[str, int] | None:
     A diff line always starts with ' ', '+', '-', '\\', '@' or a header word,
     so a bare fence line (at the opener's indentation) can never be part of a
     diff: the first such line closes the block. Unclosed: runs to the end.
+    As in Markdown, the opener's indentation is removed from every content
+    line (Claude Code hands a subagent's answer back indented by two spaces).
     """
     for i in range(start, len(lines)):
         m = _FENCE_OPEN_RE.match(lines[i])
@@ -53,7 +55,7 @@ def _fenced_block(lines: list[str], start: int) -> tuple[str, int] | None:
             if s.startswith(indent) and s[len(indent):] and set(s[len(indent):]) == {fence[0]} \
                     and len(s) - len(indent) >= len(fence):
                 return "\n".join(body), j + 1
-            body.append(lines[j])
+            body.append(lines[j][len(indent):] if lines[j].startswith(indent) else lines[j].lstrip(" "))
         return "\n".join(body), len(lines)
     return None
 

@@ -15,10 +15,18 @@ The script is either a list of turns (turn i answers the request whose
 conversation holds i assistant messages, so it does not depend on how many
 side requests the CLI sends) or one callable that sees every main request.
 
+Subagents: pass `agents={name: (marker, turns)}`. A request sent by a
+subagent (it carries the header `x-claude-code-agent-id`) is played by the
+turns of the one agent whose marker, a line of its agent file, is in the
+request's system prompt (turn i answers the request holding i assistant
+messages of that subagent's own conversation); it is recorded with kind
+"agent:<name>". A subagent request that matches no marker is an error.
+
 Side requests (title generation, quota checks, ...: anything without a Bash
-tool, or sent by a subagent) get a short text reply and are not part of the
-script. Everything is recorded in `requests`; anything that went wrong is in
-`errors`, each with a summary of the request that caused it.
+tool, or sent by a subagent when no `agents` are given) get a short text
+reply and are not part of the script. Everything is recorded in `requests`;
+anything that went wrong is in `errors`, each with a summary of the request
+that caused it.
 """
 
 import itertools
@@ -104,6 +112,14 @@ def last_json(body):
         raise AssertionError("no JSON object in tool_result: %s" % result[:2000])
 
 
+def system_text(body):
+    """The system prompt of a request (a string or a list of text blocks)."""
+    system = body.get("system")
+    if isinstance(system, str):
+        return system
+    return "\n".join(b.get("text", "") for b in system or [] if isinstance(b, dict))
+
+
 def tool_names(body):
     return [t.get("name") for t in body.get("tools") or []]
 
@@ -172,8 +188,9 @@ def _sse(reply, model):
 class FakeModel:
     """with FakeModel(turns) as fake: ... env ANTHROPIC_BASE_URL=fake.base_url ..."""
 
-    def __init__(self, script, side_reply="OK"):
+    def __init__(self, script, side_reply="OK", agents=None):
         self.script = script
+        self.agents = agents or {}   # name -> (marker, turns)
         self.side_reply = side_reply
         self.requests = []   # {"method", "path", "headers", "body", "kind"}
         self.errors = []     # strings, each naming the request that failed
@@ -232,9 +249,21 @@ class FakeModel:
     def main_requests(self):
         return [r for r in self.requests if r["kind"] == "main"]
 
+    def agent_requests(self, name):
+        return [r for r in self.requests if r["kind"] == "agent:" + name]
+
+    def _kind(self, headers, body):
+        if is_main_request(headers, body):
+            return "main"
+        if self.agents and headers.get("x-claude-code-agent-id"):
+            system = system_text(body)
+            names = [n for n, (marker, _) in self.agents.items() if marker in system]
+            return "agent:" + names[0] if len(names) == 1 else "agent:?"
+        return "side"
+
     def _record(self, handler, body):
         headers = {k.lower(): v for k, v in handler.headers.items()}
-        kind = "main" if is_main_request(headers, body) else "side"
+        kind = self._kind(headers, body)
         request = {"method": handler.command, "path": handler.path, "headers": headers,
                    "body": body, "kind": kind}
         with self._lock:
@@ -246,16 +275,26 @@ class FakeModel:
             self.errors.append("%s\nrequest: %s" % (message, summarize(request)))
 
     def _reply(self, request):
-        if request["kind"] != "main":
+        kind, body = request["kind"], request["body"]
+        if kind == "main":
+            script = self.script
+        elif kind.startswith("agent:"):
+            name = kind[len("agent:"):]
+            if name not in self.agents:
+                self._error(request, "a subagent request whose system prompt holds no agent's marker "
+                            "(or several): %s\nsystem prompt: %s" % (
+                                ", ".join(self.agents), system_text(body)[:1500]))
+                return "fake model: unknown subagent, stopping."
+            script = self.agents[name][1]
+        else:
             return self.side_reply
-        body = request["body"]
         try:
-            if callable(self.script):
-                return self.script(body)
+            if callable(script):
+                return script(body)
             step = sum(1 for m in body.get("messages", []) if m.get("role") == "assistant")
-            if step >= len(self.script):
-                raise AssertionError("script has only %d turns; asked for turn %d" % (len(self.script), step))
-            return self.script[step](body)
+            if step >= len(script):
+                raise AssertionError("%s script has only %d turns; asked for turn %d" % (kind, len(script), step))
+            return script[step](body)
         except Exception as exc:  # reported through self.errors; the CLI gets a plain answer
             detail = traceback.format_exc(limit=3) if not isinstance(exc, AssertionError) else str(exc)
             self._error(request, "scripted turn failed: %s" % detail)

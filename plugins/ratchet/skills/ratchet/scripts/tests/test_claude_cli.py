@@ -28,6 +28,7 @@ from tests.fake_model import FakeModel, all_text, bash, last_json, last_result, 
 REPO_ROOT = Path(__file__).resolve().parents[6]
 CLAUDE = shutil.which("claude")
 PLUGIN = "ratchet@ratchet-marketplace"
+AGENTS_DIR = REPO_ROOT / "plugins" / "ratchet" / "agents"
 ALWAYS_ON_BUDGET = 150  # tokens every session of every user pays for the plugin
 CLI_TIMEOUT = 120       # seconds; each scenario normally takes a few
 
@@ -57,6 +58,74 @@ def skill_block(body):
             if text.startswith("Base directory for this skill:"):
                 return text
     raise AssertionError("no skill text block in the request")
+
+
+def ratchet(seen, command):
+    """A Bash call of ratchet.py, spelled as SKILL.md spells it (seen["skill_dir"] from the first turn)."""
+    return bash("python3 %s/scripts/ratchet.py %s" % (seen["skill_dir"], command),
+                "ratchet " + command.split()[0])
+
+
+def start_turns(args, seen):
+    """SKILL.md steps 1-3: read integrity.md, init, baseline (run-trial --all, decide).
+
+    The turn after these gets the baseline's decide output."""
+    def read_skill(body):
+        text = all_text(body)
+        m = re.search(r"Base directory for this skill: (\S+)", text)
+        assert m, "no 'Base directory for this skill' in the first request"
+        seen["skill_dir"] = m.group(1)
+        seen["skill_text"] = skill_block(body)
+        got = re.search(r"<command-args>(.*?)</command-args>", text, re.S)
+        assert got and got.group(1).strip() == args, "arguments changed: %r" % (got and got.group(1))
+        # SKILL.md step 1: read the integrity rules.
+        return tool_use("Read", file_path=seen["skill_dir"] + "/instructions/integrity.md")
+
+    def init(body):
+        seen["integrity"] = last_result(body)
+        return ratchet(seen, "init " + args)
+
+    def baseline_trials(body):
+        seen["init"] = last_json(body)
+        return ratchet(seen, "run-trial --all")
+
+    def baseline_decide(body):
+        last_json(body)
+        return ratchet(seen, 'decide --description "baseline"')
+
+    return [read_skill, init, baseline_trials, baseline_decide]
+
+
+def agent_markers():
+    """name -> the first line of that agent file's body that no other agent file holds.
+
+    Routes each subagent request to its scripted agent, and proves that the
+    CLI ran the agent type with the system prompt of that file."""
+    bodies = {path.stem: path.read_text().split("\n---\n", 1)[1] for path in sorted(AGENTS_DIR.glob("*.md"))}
+    markers = {}
+    for name, body in bodies.items():
+        others = "\n".join(b for n, b in bodies.items() if n != name)
+        markers[name] = next(line for line in body.splitlines() if line.strip() and line not in others)
+    return markers
+
+
+def handed_back(result):
+    """The subagent's answer inside an Agent tool result, as critic-mode.md step 4
+    says to save it: the text after "The report follows:" and before "agentId:",
+    as it is (still indented by the two spaces the CLI adds: ratchet removes them)."""
+    head, found, rest = result.partition("The report follows:\n")
+    assert head.startswith("[Subagent hand-back]") and found, "not a subagent hand-back:\n" + result[:1000]
+    return rest.rsplit("\nagentId: ", 1)[0]
+
+
+def ratchet_calls(events):
+    """({tool_use_id: command} of every ratchet.py Bash call, [(command, error) of the failed ones])."""
+    calls = {b["id"]: b["input"]["command"] for e in events if e.get("type") == "assistant"
+             for b in e["message"]["content"] if b.get("type") == "tool_use" and b["name"] == "Bash"}
+    failed = [(calls[b["tool_use_id"]], b.get("content")) for e in events if e.get("type") == "user"
+              for b in e["message"]["content"] if isinstance(b, dict) and b.get("type") == "tool_result"
+              and b.get("is_error") and "ratchet.py" in calls.get(b["tool_use_id"], "")]
+    return {k: v for k, v in calls.items() if "ratchet.py" in v}, failed
 
 
 @unittest.skipUnless(CLAUDE, "claude CLI not on PATH: real-client tests skipped (see docs/testing.md)")
@@ -117,9 +186,10 @@ class ClaudeCliTest(unittest.TestCase):
         return subprocess.run(["git"] + list(args), cwd=str(repo), env=self.env(), check=True,
                               stdin=subprocess.DEVNULL, capture_output=True, text=True).stdout.strip()
 
-    def run_prompt(self, prompt, script, cwd):
-        """`claude -p PROMPT` against a FakeModel playing SCRIPT; returns (fake, events, proc)."""
-        with FakeModel(script) as fake:
+    def run_prompt(self, prompt, script, cwd, agents=None):
+        """`claude -p PROMPT` against a FakeModel playing SCRIPT (and AGENTS, see
+        fake_model); returns (fake, events, proc)."""
+        with FakeModel(script, agents=agents) as fake:
             proc = self.claude("-p", prompt, "--output-format", "stream-json", "--verbose",
                                cwd=cwd, base_url=fake.base_url, check=False)
         (self.tmp / "stdout.jsonl").write_text(proc.stdout)
@@ -152,6 +222,8 @@ class ClaudeCliTest(unittest.TestCase):
         proc = self.claude("plugin", "validate", "--strict", "--profile", "directory", "plugins/ratchet")
         self.assert_validates(proc)
         self.assertIn("skills: ratchet:ratchet", proc.stdout)
+        for agent in ("ratchet-proposer-a", "ratchet-proposer-b", "ratchet-critic"):
+            self.assertIn(f"agents: ratchet:{agent}", proc.stdout)
 
     # ---- b. install ---------------------------------------------------------
 
@@ -211,33 +283,6 @@ class ClaudeCliTest(unittest.TestCase):
                 '--report-source stdout --trials 2 --iterations 2')
         seen = {}
 
-        def ratchet(command):
-            return bash("python3 %s/scripts/ratchet.py %s" % (seen["skill_dir"], command),
-                        "ratchet " + command.split()[0])
-
-        def read_skill(body):
-            text = all_text(body)
-            m = re.search(r"Base directory for this skill: (\S+)", text)
-            assert m, "no 'Base directory for this skill' in the first request"
-            seen["skill_dir"] = m.group(1)
-            seen["skill_text"] = skill_block(body)
-            got = re.search(r"<command-args>(.*?)</command-args>", text, re.S)
-            assert got and got.group(1).strip() == args, "arguments changed: %r" % (got and got.group(1))
-            # SKILL.md step 1: read the integrity rules.
-            return tool_use("Read", file_path=seen["skill_dir"] + "/instructions/integrity.md")
-
-        def init(body):
-            seen["integrity"] = last_result(body)
-            return ratchet("init " + args)
-
-        def baseline_trials(body):
-            seen["init"] = last_json(body)
-            return ratchet("run-trial --all")
-
-        def baseline_decide(body):
-            last_json(body)
-            return ratchet('decide --description "baseline"')
-
         def read_work(body):
             seen.setdefault("decisions", []).append(last_json(body))
             return tool_use("Read", file_path=str(repo / "work.py"))
@@ -251,25 +296,24 @@ class ClaudeCliTest(unittest.TestCase):
         def trials(hypothesis):
             def turn(body):
                 last_result(body)
-                return ratchet('run-trial --all --hypothesis "%s"' % hypothesis)
+                return ratchet(seen, 'run-trial --all --hypothesis "%s"' % hypothesis)
             return turn
 
         def decide(description):
             def turn(body):
                 last_json(body)
-                return ratchet('decide --description "%s"' % description)
+                return ratchet(seen, 'decide --description "%s"' % description)
             return turn
 
         def show_status(body):
             seen.setdefault("decisions", []).append(last_json(body))
-            return ratchet("status --format text")  # SKILL.md: when stopped, show the status
+            return ratchet(seen, "status --format text")  # SKILL.md: when stopped, show the status
 
         def finish(body):
             seen["status"] = last_result(body)
             return "Done: one improvement kept, one regression reverted."
 
-        script = [
-            read_skill, init, baseline_trials, baseline_decide,
+        script = start_turns(args, seen) + [
             read_work, edit("STEP = 1", "STEP = 4"), trials("bigger steps, fewer iterations"),
             decide("step 4"),
             read_work, edit("STEP = 4", "STEP = 2"), trials("smaller steps"), decide("step 2"),
@@ -295,11 +339,7 @@ class ClaudeCliTest(unittest.TestCase):
         self.assertIn(args, body, "the skill body lost the arguments")
 
         # Every ratchet.py call succeeded.
-        calls = {b["id"]: b["input"]["command"] for e in events if e.get("type") == "assistant"
-                 for b in e["message"]["content"] if b.get("type") == "tool_use" and b["name"] == "Bash"}
-        failed = [(calls[b["tool_use_id"]], b.get("content")) for e in events if e.get("type") == "user"
-                  for b in e["message"]["content"] if isinstance(b, dict) and b.get("type") == "tool_result"
-                  and b.get("is_error") and "ratchet.py" in calls.get(b["tool_use_id"], "")]
+        calls, failed = ratchet_calls(events)
         self.assertEqual(failed, [], report)
         self.assertEqual(len(calls), 8, "expected 8 ratchet.py calls, got:\n" + "\n".join(calls.values()))
 
@@ -326,6 +366,243 @@ class ClaudeCliTest(unittest.TestCase):
         self.assertTrue(self.git(repo, "branch", "--show-current").startswith("ratchet/"))
         self.assertEqual(self.git(repo, "status", "--porcelain"), "")
         self.assertEqual(self.git(repo, "rev-parse", "main"), start, "the starting branch moved")
+
+    # ---- e. critic mode -----------------------------------------------------
+
+    # Proposer a returns the real improvement (4x fewer loop iterations); b a
+    # different diff that leaves the score as it is. Both in the agents' output contract.
+    PROPOSAL_A = (
+        "HYPOTHESIS: Step by 4 instead of 1, so the loop runs a quarter of the iterations.\n"
+        "EXPECTED: score -75%\n"
+        "RATIONALE:\n"
+        "count_steps adds STEP until it reaches the limit; the score counts the loop iterations.\n"
+        "DIFF:\n"
+        "```diff\n"
+        "diff --git a/work.py b/work.py\n"
+        "--- a/work.py\n"
+        "+++ b/work.py\n"
+        "@@ -1,4 +1,4 @@\n"
+        "-STEP = 1\n"
+        "+STEP = 4\n"
+        " \n"
+        " \n"
+        " def count_steps(limit=1000):\n"
+        "```\n")
+    PROPOSAL_B = (
+        "HYPOTHESIS: Loop over range() instead of updating n by hand.\n"
+        "EXPECTED: score unchanged, less interpreter work per step\n"
+        "RATIONALE:\n"
+        "The while loop updates and compares n in Python; range does it in C.\n"
+        "DIFF:\n"
+        "```diff\n"
+        "diff --git a/work.py b/work.py\n"
+        "--- a/work.py\n"
+        "+++ b/work.py\n"
+        "@@ -4,6 +4,5 @@\n"
+        " def count_steps(limit=1000):\n"
+        "     n = steps = 0\n"
+        "-    while n < limit:\n"
+        "-        n += STEP\n"
+        "+    for n in range(0, limit, STEP):\n"
+        "         steps += 1\n"
+        "     return steps\n"
+        "```\n")
+
+    def test_critic_iteration_keeps_the_picked_improvement(self):
+        """--critic: two proposer subagents in parallel, a blind critic, verdict, measure, keep."""
+        self.install_plugin()
+        repo = self.make_bench_repo()
+        start = self.git(repo, "rev-parse", "HEAD")
+        args = ('--run-command "python3 bench.py" --direction min --metric-name score '
+                '--report-source stdout --iterations 1 --critic')
+        seen = {}
+
+        def spawn(agent, description, prompt):
+            return tool_use("Agent", subagent_type="ratchet:" + agent, description=description,
+                            prompt=prompt, run_in_background=False)
+
+        def answers(body):
+            """{agent: answer} of the Agent calls of the last turn (critic-mode.md step 4).
+
+            Matched by tool_use id: parallel agents' results come back in the order they finished."""
+            messages = body["messages"]
+            last_call = [m for m in messages if m.get("role") == "assistant"][-1]
+            agent_of = {b["id"]: b["input"]["subagent_type"] for b in fake_model.blocks(last_call)
+                        if b.get("type") == "tool_use" and b.get("name") == "Agent"}
+            results = {b["tool_use_id"]: b for m in messages if m.get("role") == "user"
+                       for b in fake_model.blocks(m) if b.get("tool_use_id") in agent_of}
+            assert len(results) == len(agent_of), "%d Agent calls, %d results" % (len(agent_of), len(results))
+            for result in results.values():
+                assert not result.get("is_error"), "an Agent call failed: " + fake_model.block_text(result)[:2000]
+            return {agent_of[i].split(":", 1)[1]: handed_back(fake_model.block_text(r)) for i, r in results.items()}
+
+        def write(name, content):
+            return tool_use("Write", file_path=str(repo / ".ratchet" / "proposals" / name), content=content)
+
+        def read_critic_mode(body):   # SKILL.md 4.1: with --critic, follow critic-mode.md
+            seen["baseline"] = last_json(body)
+            assert "critic-mode.md" in seen["baseline"]["next"], seen["baseline"]["next"]
+            return tool_use("Read", file_path=seen["skill_dir"] + "/instructions/critic-mode.md")
+
+        def status(body):   # step 1: no runner-up offered; step 2 needs the latest status
+            assert "save what lies between, as it is" in last_result(body), "critic-mode.md lost the step 4 saving rule"
+            assert "runner-up" not in seen["baseline"]["next"], seen["baseline"]["next"]
+            return ratchet(seen, "status")
+
+        def proposers(body):   # steps 2-3: one prompt, two Agent calls in ONE message
+            prompt = ("Repository root: %s\nGoal: lower `score` is better (--direction min).\n"
+                      "Latest status:\n%s\nProtected globs: none\nRun instructions:\n%s"
+                      % (repo, json.dumps(last_json(body)), seen["init"].get("instructions", "")))
+            return [spawn("ratchet-proposer-a", "ratchet proposal a", prompt),
+                    spawn("ratchet-proposer-b", "ratchet proposal b", prompt)]
+
+        def save_proposals(body):   # step 4
+            seen["answers"] = answers(body)
+            return [write("incoming-a.md", seen["answers"]["ratchet-proposer-a"]),
+                    write("incoming-b.md", seen["answers"]["ratchet-proposer-b"])]
+
+        def propose_a(body):   # step 5
+            for result, is_error in fake_model.tool_results(body):
+                assert not is_error, "Write failed: " + result
+            return ratchet(seen, "propose --slot a")
+
+        def propose_b(body):
+            seen["propose_a"] = last_json(body)
+            return ratchet(seen, "propose --slot b")
+
+        def judge_packet(body):   # step 6
+            seen["propose_b"] = last_json(body)
+            return ratchet(seen, "judge-packet")
+
+        def critic(body):   # step 7
+            seen["packet"] = last_json(body)
+            assert seen["packet"]["candidates"] == 2, json.dumps(seen["packet"])
+            return spawn("ratchet-critic", "ratchet verdict",
+                         "Judge the candidates in %s. Repository root: %s." % (seen["packet"]["packet"], repo))
+
+        def save_verdict(body):   # step 8
+            seen["verdict_answer"] = answers(body)["ratchet-critic"]
+            return write("incoming-verdict.md", seen["verdict_answer"])
+
+        def verdict(body):
+            last_result(body)
+            return ratchet(seen, "verdict")
+
+        def measure(body):   # step 9
+            seen["verdict"] = last_json(body)
+            assert seen["verdict"]["applied"] is True, json.dumps(seen["verdict"])
+            return ratchet(seen, 'run-trial --all --hypothesis "%s"' % seen["verdict"]["hypothesis"])
+
+        def decide(body):
+            last_json(body)
+            return ratchet(seen, 'decide --description "step 4 instead of 1"')
+
+        def audit(body):   # the run stopped: critic-audit, then the status for the user
+            seen["decision"] = last_json(body)
+            return ratchet(seen, "critic-audit")
+
+        def show_status(body):
+            seen["audit"] = last_json(body)
+            return ratchet(seen, "status --format text")
+
+        def finish(body):
+            last_result(body)
+            return "Done: the critic picked the bigger step; it measured better and was kept."
+
+        # The subagents: each proposer reads work.py, then answers; the critic
+        # reads its packet and picks the candidate that steps by 4, whatever its label.
+        def read_file(path_of):
+            def turn(body):
+                return tool_use("Read", file_path=path_of(user_text(body)))
+            return turn
+
+        def propose(answer):
+            def turn(body):
+                assert "STEP = 1" in last_result(body), "the proposer did not get work.py"
+                return answer
+            return turn
+
+        def pick(body):
+            packet = last_result(body)
+            sections = dict(re.findall(r"## Candidate ([XY])\n(.*?)(?=## Candidate|\Z)", packet, re.S))
+            label, = [lab for lab, text in sections.items() if "+STEP = 4" in text]
+            return json.dumps({"pick": label, "confidence": 0.8, "integrity_concerns": [],
+                               "reasons": "Stepping by 4 cuts the counted iterations by 75%; "
+                                          "the other candidate keeps the same number of iterations."})
+
+        def packet_path(text):
+            m = re.search(r"Judge the candidates in (\S+)\. Repository root", text)
+            assert m, "no packet path in the critic's prompt"
+            return m.group(1)
+
+        work_py = read_file(lambda text: str(repo / "work.py"))
+        markers = agent_markers()
+        agents = {"ratchet-proposer-a": (markers["ratchet-proposer-a"], [work_py, propose(self.PROPOSAL_A)]),
+                  "ratchet-proposer-b": (markers["ratchet-proposer-b"], [work_py, propose(self.PROPOSAL_B)]),
+                  "ratchet-critic": (markers["ratchet-critic"], [read_file(packet_path), pick])}
+        script = start_turns(args, seen) + [
+            read_critic_mode, status, proposers, save_proposals, propose_a, propose_b, judge_packet,
+            critic, save_verdict, verdict, measure, decide, audit, show_status, finish]
+        fake, events, _ = self.run_prompt("/ratchet " + args, script, repo, agents=agents)
+        report = "\n--- requests ---\n" + fake.report()
+
+        # Each agent type resolved to its plugin agent and ran as a subagent
+        # (two turns each: a Read, then the answer), with its file as system prompt.
+        for name, (marker, _) in agents.items():
+            got = fake.agent_requests(name)
+            self.assertEqual(len(got), 2, "ratchet:%s: expected 2 subagent requests%s" % (name, report))
+            for request in got:
+                self.assertTrue(request["headers"].get("x-claude-code-agent-id"), name)
+                self.assertIn(marker, fake_model.system_text(request["body"]), name)
+        def unindent(text):  # undo the hand-back's two-space indentation
+            return "\n".join(ln[2:] if ln.startswith("  ") else ln.lstrip(" ") for ln in text.split("\n")).strip()
+
+        self.assertEqual({name: unindent(text) for name, text in seen["answers"].items()},
+                         {"ratchet-proposer-a": self.PROPOSAL_A.strip(), "ratchet-proposer-b": self.PROPOSAL_B.strip()},
+                         "the proposals did not come back intact (but for the hand-back's indentation) "
+                         "through the Agent tool" + report)
+
+        # The critic saw the candidates, but nothing that names a proposer.
+        critic_seen = json.dumps([r["body"] for r in fake.agent_requests("ratchet-critic")])
+        self.assertIn("STEP = 4", critic_seen, "the critic never read the packet" + report)
+        for name in ("proposer-a", "proposer-b", "proposer a", "proposer b"):
+            self.assertNotIn(name, critic_seen.lower(), "the critic's requests name a proposer" + report)
+
+        # Every ratchet.py call succeeded, in the order critic-mode.md gives.
+        calls, failed = ratchet_calls(events)
+        self.assertEqual(failed, [], report)
+        self.assertEqual([c.split("ratchet.py ", 1)[1].split()[0] for c in calls.values()],
+                         ["init", "run-trial", "decide", "status", "propose", "propose", "judge-packet",
+                          "verdict", "run-trial", "decide", "critic-audit", "status"], report)
+        self.assertEqual((seen["propose_a"]["valid"], seen["propose_b"]["valid"]), (True, True),
+                         json.dumps([seen["propose_a"], seen["propose_b"]]))
+        self.assertEqual((seen["decision"]["decision"], seen["decision"]["kept"]), ("improve", True),
+                         json.dumps(seen["decision"]))
+        self.assertIs(seen["decision"]["stop"]["stopped"], True, json.dumps(seen["decision"]))
+        self.assertEqual(seen["audit"]["contests"], 1, json.dumps(seen["audit"]))
+
+        # results.jsonl: iteration 1 carries both proposals, the blinded mapping and the verdict.
+        records = [json.loads(line) for line in (repo / ".ratchet" / "results.jsonl").read_text().splitlines()
+                   if line.strip()]
+        self.assertEqual([(r["iter"], r["decision"], r["kept"]) for r in records],
+                         [(0, "baseline", True), (1, "improve", True)], json.dumps(records, indent=1))
+        c = records[1].get("critic")
+        self.assertTrue(c, "iteration 1 has no critic field:\n" + json.dumps(records[1], indent=1))
+        shown = json.dumps(c, indent=1)
+        self.assertEqual(sorted(c["proposals"]), ["a", "b"], shown)
+        self.assertTrue(all(p["valid"] for p in c["proposals"].values()), shown)
+        self.assertIn("Step by 4", c["proposals"]["a"]["hypothesis"], shown)
+        self.assertEqual(sorted(c["blind"]["labels"].values()), ["a", "b"], shown)
+        self.assertEqual(c["blind"]["labels"][c["verdict"]["pick"]], "a", shown)
+        self.assertEqual((c["picked"], c["measured"], c["measured_exact"], c["runner_up"]),
+                         ("a", "a", True, "b"), shown)
+
+        # Git: exactly one new commit, the picked diff.
+        new_commits = self.git(repo, "rev-list", "%s..HEAD" % start).split()
+        self.assertEqual(len(new_commits), 1, self.git(repo, "log", "--oneline", "-5"))
+        self.assertIn("STEP = 4", self.git(repo, "show", "HEAD:work.py"))
+        self.assertIn("while n < limit", self.git(repo, "show", "HEAD:work.py"))
+        self.assertEqual(self.git(repo, "status", "--porcelain"), "")
 
     def test_namespaced_command_resolves(self):
         """/ratchet:ratchet loads the skill; every file its body names exists."""

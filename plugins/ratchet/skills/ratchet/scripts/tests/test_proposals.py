@@ -118,6 +118,14 @@ class ParseProposalTest(unittest.TestCase):
         self.assertIsNotNone(gitapply.git_apply_check(root, new))        # git refuses the original
         self.assertIsNone(gitapply.git_apply_check(root, diffs.normalize_diff(new)))
 
+    def test_answer_indented_by_the_agent_hand_back_parses_like_the_original(self):
+        handed_back = "[Subagent hand-back] The report follows:\n" + "".join(
+            "  " + line if line.strip() else line for line in proposal_text().splitlines(True))
+        p = diffs.parse_proposal(handed_back)
+        self.assertEqual(p["problems"], [])
+        self.assertEqual(p["hypothesis"], "Precompute the sum")
+        self.assertEqual(p["diff"], SIMPLE_DIFF)
+
     def test_unfenced_diff_after_key(self):
         text = "HYPOTHESIS: h\nDIFF:\n" + SIMPLE_DIFF
         self.assertEqual(diffs.parse_proposal(text)["diff"], SIMPLE_DIFF)
