@@ -89,7 +89,7 @@ def init(argv: list[str], cwd: Path) -> dict:
         meta = {
             "run_id": run_id, "config": cfg.to_dict(), "start_sha": start,
             "start_branch": start_branch, "branch": branch, "workdir": workdir,
-            "protected": integrity.fingerprint(root, cfg.protect), "created": _now(),
+            "protected": _fingerprint(root, cfg.protect), "created": _now(),
         }
         store.write_sealed("config.json", meta, run_id)
     warnings = []
@@ -132,8 +132,13 @@ def _require_running(run: Run) -> None:
 
 
 def _protected_problems(run: Run) -> list[str]:
-    now = integrity.fingerprint(run.root, run.config.protect)
+    now = _fingerprint(run.root, run.config.protect)
     return integrity.compare(run.meta.get("protected", {}), now)
+
+
+def _fingerprint(root: Path, globs) -> dict[str, str]:
+    """Protected files' hashes; caches git ignores inside a protected folder don't count."""
+    return integrity.fingerprint(root, globs, lambda paths: gitops.ignored_among(root, paths))
 
 
 def _start_iteration(run: Run, hypothesis: str | None) -> dict:
@@ -415,7 +420,7 @@ def _unrestorable(run: Run, record: dict) -> list[str]:
         return []
     tracked = set(gitops.git(run.root, "ls-files", "-z").split("\0"))
     before = run.meta.get("protected", {})
-    now = integrity.fingerprint(run.root, run.config.protect)
+    now = _fingerprint(run.root, run.config.protect)
     return [p for p in integrity.compare(before, now) if p.split(": ", 1)[1] not in tracked]
 
 

@@ -88,6 +88,15 @@ def is_ignored(root: Path, path: str) -> bool:
                           stdin=subprocess.DEVNULL).returncode == 0
 
 
+def ignored_among(root: Path, paths: list[str]) -> set[str]:
+    """The git-ignored subset of repo-relative `paths`."""
+    if not paths:
+        return set()
+    proc = subprocess.run(["git", "-C", str(root), "check-ignore", "--no-index", "-z", "--stdin"],
+                          input="\0".join(paths) + "\0", capture_output=True, text=True)
+    return {p for p in proc.stdout.split("\0") if p}
+
+
 def git_path(root: Path, name: str) -> Path:
     """A path inside the git dir (works in linked worktrees too)."""
     p = Path(git(root, "rev-parse", "--git-path", name))

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import Callable
 
 SKIP_DIRS = (".git", ".ratchet")
 
@@ -41,16 +42,28 @@ def _matches(root: Path, pattern: str) -> list[Path]:
     return [p for p in found if p.is_file() and not (set(p.relative_to(root).parts[:1]) & set(SKIP_DIRS))]
 
 
-def fingerprint(root: Path, globs: list[str] | tuple[str, ...]) -> dict[str, str]:
+def _is_pattern(glob: str) -> bool:
+    return glob.endswith("/") or any(c in glob for c in "*?[")
+
+
+def fingerprint(root: Path, globs: list[str] | tuple[str, ...],
+                ignored: Callable[[list[str]], set[str]] = lambda paths: set()) -> dict[str, str]:
     """{repo-relative path: sha256} of every file matched by `globs`.
 
     A glob naming a directory covers everything below it; `**` recurses.
-    Paths inside .git/ and .ratchet/ are never included.
+    Paths inside .git/ and .ratchet/ are never included. Files a wildcard or
+    a directory matches are skipped when `ignored` (the git-ignored subset of
+    a list of paths) says so, so caches a test run writes (__pycache__, build
+    output) are not "protected files added"; a file named exactly is always
+    included, ignored or not (a protected data set is often git-ignored).
     """
     prints: dict[str, str] = {}
     for pattern in globs:
-        for path in _matches(root, pattern):
-            prints[path.relative_to(root).as_posix()] = sha256_file(path)
+        found = {p.relative_to(root).as_posix(): p for p in _matches(root, pattern)}
+        skip = ignored(sorted(found)) if _is_pattern(pattern) or (root / pattern).is_dir() else set()
+        for rel, path in found.items():
+            if rel not in skip:
+                prints[rel] = sha256_file(path)
     return dict(sorted(prints.items()))
 
 

@@ -359,6 +359,17 @@ class Integrity(RepoTestCase):
         self.assertEqual(out["decision"], "integrity_violation")
         self.assertFalse((self.repo / "tests").exists())
 
+    def test_caches_git_ignores_inside_a_protected_folder_are_not_violations(self):
+        self.write("tests/test_work.py", "import work\n")
+        git(self.repo, "add", "-A")
+        git(self.repo, "commit", "-qm", "tests")
+        self.init("--protect", "tests/**", "--protect", "tests/")
+        self.iteration("baseline")
+        self.write("tests/__pycache__/test_work.cpython-311.pyc", "bytecode")  # a test run's cache
+        self.write("work.py", "N = 10\n")
+        out = self.iteration("smaller")
+        self.assertEqual(out["decision"], "improve", out["reason"])
+
     def test_ignored_protected_file_that_cannot_be_restored_stops_the_run(self):
         self.write("ignored/data.csv", "1,2,3\n")
         self.init("--protect", "ignored/data.csv")
