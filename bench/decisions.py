@@ -3,7 +3,7 @@
 
 Run from the repository root:  python3 bench/decisions.py [--quick] [--runs N]
 
-Imports the real ``stats.py`` from plugins/ratchet/skills/ratchet/scripts.
+Imports the real ``stats.py`` and ``looks.py`` from plugins/ratchet/skills/ratchet/scripts.
 Standard library only; deterministic seeds (same output on every run).
 
 Model.  Units are d, the size of a real improvement.  The benchmark's true
@@ -18,7 +18,7 @@ the true value of the code measured + background(t) + noise.  The user's
 * ratchet: 30 calibration runs of the baseline, `stats.calibrate`,
   `stats.check_resolution` (warns, raises the effective min-improvement),
   then per iteration ABBA-interleaved pairs of incumbent and candidate
-  judged by `stats.sequential_verdict` at the looks given by `next_pairs`
+  judged by `stats.sequential_verdict` at the looks given by `looks.next_pairs`
   (inconclusive = reverted).  At the end, one confirmation run of 16 ABBA
   pairs, original baseline vs final best, judged by `stats.confirm`.
 * naive: 5 baseline trials give the stored best (their mean); per iteration
@@ -57,7 +57,8 @@ SCRIPTS = os.path.join(os.path.dirname(HERE), "plugins", "ratchet", "skills", "r
 sys.path.insert(0, SCRIPTS)
 
 import config  # noqa: E402  (ratchet's own defaults)
-import stats  # noqa: E402  (the real module, not a copy)
+import looks  # noqa: E402  (the real modules, not copies)
+import stats  # noqa: E402
 
 D = 1.0                 # size of a real improvement
 BASE = 100.0            # true value of the original code
@@ -141,7 +142,7 @@ def run_ratchet(sc: dict, seed: str, direction: str, effects: list[float]) -> di
         pairs: list[tuple[float, float]] = []
         a_true, b_true = value_of(gain, direction), value_of(gain + e, direction)
         while True:
-            for _ in range(stats.next_pairs(len(pairs), deterministic=cal["deterministic"])):
+            for _ in range(looks.next_pairs(len(pairs), deterministic=cal["deterministic"])):
                 if stats.pair_order(len(pairs)) == "AB":
                     a = m.measure(a_true)
                     b = m.measure(b_true)
