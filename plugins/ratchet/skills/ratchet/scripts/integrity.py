@@ -81,12 +81,15 @@ def compare(before: dict[str, str], after: dict[str, str]) -> list[str]:
 
 
 def file_stamp(path: Path) -> dict | None:
-    """Identity of a file's current version (None when it does not exist)."""
+    """Identity of a file's current version: None when it does not exist,
+    {"unreadable": reason} when it cannot be read."""
     try:
         st = path.stat()
+        return {"mtime_ns": st.st_mtime_ns, "size": st.st_size, "sha256": sha256_file(path)}
     except FileNotFoundError:
         return None
-    return {"mtime_ns": st.st_mtime_ns, "size": st.st_size, "sha256": sha256_file(path)}
+    except OSError as exc:
+        return {"unreadable": exc.strerror}
 
 
 def _canonical(obj) -> bytes:

@@ -3,10 +3,11 @@
 The shell around `interleave` (which side next) and `stats` (when to stop).
 To measure the incumbent, the work tree is switched to the best commit with
 `gitops.show_tree` (HEAD never moves; only files of the two trees change, so
-ignored and untracked files stay) and back to the candidate afterwards. Before switching away, current.json records
-`showing`; `heal` switches back after a crash, so a run killed while the
-incumbent's code was in place resumes on the candidate with nothing lost
-(the candidate is a commit object from the first trial on).
+ignored and untracked files stay) and back to the candidate afterwards.
+Before switching away, current.json records `showing`; `heal` switches back
+after a crash, so a run killed while the incumbent's code was in place
+resumes on the candidate with nothing lost (the candidate is a commit object
+from the first trial on).
 """
 
 from __future__ import annotations
@@ -48,7 +49,6 @@ def one_trial(run, label: str, env_extra: dict, allow_question: bool) -> dict:
            "score_source": None, "problem": ""}
     if rf is not None:
         after = integrity.file_stamp(rf)
-        rec["report_stamp"] = after
         if after is None or after == before:
             return {**rec, "status": "crash",
                     "problem": f"the command did not write the report file {cfg.report_source}"}

@@ -249,6 +249,17 @@ class ReportSources(RepoTestCase):
         self.assertEqual(out["decision"], "improve", out)
         self.assertNotIn("report.txt", git(self.repo, "diff", "--name-only", "HEAD~1", "HEAD"))
 
+    def test_unreadable_report_file_is_a_crash(self):
+        self.write("bench.py", "import os\nos.makedirs('out/report.txt', exist_ok=True)\n")
+        self.write(".gitignore", "ignored/\n__pycache__/\nout/\n")
+        git(self.repo, "add", "-A")
+        git(self.repo, "commit", "-qm", "bench writes a directory where the report should be")
+        self.ok("init", "--run-command", f"{PY} bench.py", "--direction", "min", "--metric-name", "score",
+                "--report-source", "out/report.txt", "--calibration-runs", "2")
+        trial = self.ok("run-trial", "--all")["trials"][0]
+        self.assertEqual(trial["status"], "crash")
+        self.assertIn("cannot read the report file", trial["problem"])
+
     def test_untracked_report_file_is_never_committed_or_cleaned(self):
         self.write("bench.py", "import work\nopen('report.txt', 'w').write('score: %d' % work.N)\n")
         git(self.repo, "commit", "-qam", "file bench")

@@ -50,6 +50,7 @@ class Fingerprints(unittest.TestCase):
         path.write_text("different")
         self.assertNotEqual(integrity.file_stamp(path), first)
         self.assertIsNone(integrity.file_stamp(self.root / "missing"))
+        self.assertIn("unreadable", integrity.file_stamp(self.root / "tests"))  # a directory cannot be read
 
 
 class Seals(unittest.TestCase):
