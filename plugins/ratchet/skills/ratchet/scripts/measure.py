@@ -168,8 +168,8 @@ def confirm(run, cur: dict, a_sha: str, b_sha: str, pairs: int) -> dict:
             show(run, cur, a_sha if side == "A" else b_sha)
             n = len(trials) + 1
             t = one_trial(run, f"iter-{cur['iter']:04d}-confirm-{n:02d}",
-                          {"RATCHET_ITERATION": str(cur["iter"]), "RATCHET_TRIAL": f"confirm-{n}",
-                           "RATCHET_SIDE": side}, allow_question=False)
+                          {"RATCHET_ITERATION": str(cur["iter"]), "RATCHET_TRIAL": str(n),
+                           "RATCHET_SIDE": side, "RATCHET_CONFIRM": "1"}, allow_question=False)
             # a crash abandons its pair (see interleave.next_trial), whichever side it hit
             trials.append({"trial": n, "side": side, "pair": pair, "status": t["status"],
                            "score": t["score"], "problem": t["problem"]})
