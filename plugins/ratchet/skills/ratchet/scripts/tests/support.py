@@ -1,4 +1,5 @@
-"""Test helpers: throwaway git repositories and a way to call the CLI."""
+"""Test helpers: throwaway git repositories, a way to call the CLI and a
+critic-mode proposal answer."""
 
 from __future__ import annotations
 
@@ -20,14 +21,31 @@ RATCHET = SCRIPTS / "ratchet.py"
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "Test", "GIT_AUTHOR_EMAIL": "test@example.com",
     "GIT_COMMITTER_NAME": "Test", "GIT_COMMITTER_EMAIL": "test@example.com",
-    "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1", "LC_ALL": "C",
 }
 
 
-def git(repo: Path, *args: str) -> str:
-    out = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True,
-                         env={**os.environ, **GIT_ENV}, check=True)
-    return out.stdout.strip()
+def git(repo: Path, *args: str, input_text: str | None = None, strip: bool = True) -> str:
+    """Run git hermetically in `repo`; its stdout (stripped unless `strip` is
+    False: a diff must keep its last newline). AssertionError on failure."""
+    proc = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True,
+                          env={**os.environ, **GIT_ENV}, input=input_text)
+    if proc.returncode != 0:
+        raise AssertionError(f"git {' '.join(args)} failed: {proc.stderr}")
+    return proc.stdout.strip() if strip else proc.stdout
+
+
+def make_repo(files: dict, prefix: str = "ratchet-test-") -> Path:
+    """A new temporary repository holding `files` ({path: text}) in one commit."""
+    root = Path(tempfile.mkdtemp(prefix=prefix))
+    git(root, "init", "-q", "-b", "main")
+    for name, content in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content)
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "init")
+    return root
 
 
 class Result:
@@ -131,3 +149,20 @@ class RepoTestCase(unittest.TestCase):
                 continue
             out[rel] = p.read_bytes()
         return out
+
+
+# A critic-mode proposer's answer (diffs.parse_proposal's input) and its diff.
+SIMPLE_DIFF = """diff --git a/src/fast.py b/src/fast.py
+--- a/src/fast.py
++++ b/src/fast.py
+@@ -1,2 +1,2 @@
+ def f():
+-    return sum(range(10))
++    return 45
+"""
+
+
+def proposal_text(hyp="Precompute the sum", diff=SIMPLE_DIFF, extra=""):
+    return (f"Some preamble the model wrote.\n\nHYPOTHESIS: {hyp}\n"
+            f"EXPECTED: time_ms down 5%\nRATIONALE:\n{extra}The loop is hot.\n"
+            f"History shows caching helped.\nDIFF:\n```diff\n{diff}```\n")

@@ -25,7 +25,7 @@ import gitapply
 import proposals
 import verdicts
 from errors import UsageError
-from tests.test_proposals import GIT_ENV, git, make_repo
+from tests.support import GIT_ENV, git, make_repo
 
 PLUGIN = Path(__file__).resolve().parents[4]
 AGENTS = PLUGIN / "agents"
