@@ -200,21 +200,25 @@ class FullLoop(RepoTestCase):
 
 
 class ReportSources(RepoTestCase):
+    def bench_run(self, bench: str, source: str, *extra: str, metric: str = "score", files: dict = None) -> None:
+        """Commit `bench` as bench.py (plus `files`), then init a run reading `source`."""
+        self.write("bench.py", bench)
+        for name, text in (files or {}).items():
+            self.write(name, text)
+        git(self.repo, "add", "-A")
+        git(self.repo, "commit", "-qm", "bench")
+        self.ok("init", "--run-command", f"{PY} bench.py", "--direction", "min", "--metric-name", metric,
+                "--report-source", source, *extra)
+
     def test_stderr_source(self):
-        self.write("bench.py", "import sys, work\nprint('score: 1', file=sys.stdout)\nprint('score:', work.N, file=sys.stderr)\n")
-        git(self.repo, "commit", "-qam", "stderr bench")
-        self.ok("init", "--run-command", f"{PY} bench.py", "--direction", "min", "--metric-name", "score",
-                "--report-source", "stderr")
+        self.bench_run("import sys, work\nprint('score: 1', file=sys.stdout)\nprint('score:', work.N, file=sys.stderr)\n",
+                       "stderr")
         self.assertEqual(self.ok("run-trial", "--all")["trials"][0]["score"], 1000.0)
 
     def test_file_source_json_and_stale_file_is_a_crash(self):
-        self.write("bench.py", "import json, work\njson.dump({'t': {'mean': work.N / 10}}, open('out/r.json', 'w'))\n")
-        self.write(".gitignore", "ignored/\n__pycache__/\nout/\n")
-        git(self.repo, "add", "-A")
-        git(self.repo, "commit", "-qm", "file bench")
+        self.bench_run("import json, work\njson.dump({'t': {'mean': work.N / 10}}, open('out/r.json', 'w'))\n",
+                       "out/r.json", metric="t.mean", files={".gitignore": "ignored/\n__pycache__/\nout/\n"})
         (self.repo / "out").mkdir()
-        self.ok("init", "--run-command", f"{PY} bench.py", "--direction", "min", "--metric-name", "t.mean",
-                "--report-source", "out/r.json")
         self.assertEqual(self.iteration("baseline")["best"]["score"], 100.0)
         self.write("bench.py", "pass\n")  # stops writing the report: the old file must not count
         trial = self.ok("run-trial", "--all")["trials"][0]
@@ -222,10 +226,8 @@ class ReportSources(RepoTestCase):
         self.assertIn("did not write the report file", trial["problem"])
 
     def test_editing_the_report_file_after_the_trials_is_a_violation(self):
-        self.write("bench.py", "import work\nopen('report.txt', 'w').write('score: %d' % work.N)\n")
-        git(self.repo, "commit", "-qam", "file bench")
-        self.ok("init", "--run-command", f"{PY} bench.py", "--direction", "min", "--metric-name", "score",
-                "--report-source", "report.txt", "--calibration-runs", "2")
+        self.bench_run("import work\nopen('report.txt', 'w').write('score: %d' % work.N)\n", "report.txt",
+                       "--calibration-runs", "2")
         self.iteration("baseline")
         self.write("work.py", "N = 5000\n")
         self.ok("run-trial", "--all")
@@ -235,14 +237,10 @@ class ReportSources(RepoTestCase):
         self.assertIn("report file report.txt was modified", out["reason"])
 
     def test_tracked_report_file_with_a_noisy_metric_is_not_a_false_violation(self):
-        self.write("bench.py", "import os, work\nn = int(os.environ['RATCHET_TRIAL'].split('-')[-1])\n"
-                               "open('report.txt', 'w').write('score: %d' % (work.N + n % 3))\n")
-        self.write("report.txt", "score: 0")
-        git(self.repo, "add", "-A")
-        git(self.repo, "commit", "-qm", "tracked report")
-        self.ok("init", "--run-command", f"{PY} bench.py", "--direction", "min", "--metric-name", "score",
-                "--report-source", "report.txt", "--calibration-runs", "4", "--max-pairs", "4",
-                "--confirm-pairs", "0")
+        self.bench_run("import os, work\nn = int(os.environ['RATCHET_TRIAL'])\n"
+                       "open('report.txt', 'w').write('score: %d' % (work.N + n % 3))\n", "report.txt",
+                       "--calibration-runs", "4", "--max-pairs", "4", "--confirm-pairs", "0",
+                       files={"report.txt": "score: 0"})
         self.assertEqual(self.iteration("baseline")["calibration"]["design"], "sequential")
         self.write("work.py", "N = 500\n")
         out = self.iteration("smaller")
@@ -250,21 +248,14 @@ class ReportSources(RepoTestCase):
         self.assertNotIn("report.txt", git(self.repo, "diff", "--name-only", "HEAD~1", "HEAD"))
 
     def test_unreadable_report_file_is_a_crash(self):
-        self.write("bench.py", "import os\nos.makedirs('out/report.txt', exist_ok=True)\n")
-        self.write(".gitignore", "ignored/\n__pycache__/\nout/\n")
-        git(self.repo, "add", "-A")
-        git(self.repo, "commit", "-qm", "bench writes a directory where the report should be")
-        self.ok("init", "--run-command", f"{PY} bench.py", "--direction", "min", "--metric-name", "score",
-                "--report-source", "out/report.txt", "--calibration-runs", "2")
+        self.bench_run("import os\nos.makedirs('out/report.txt', exist_ok=True)\n", "out/report.txt",
+                       "--calibration-runs", "2", files={".gitignore": "ignored/\n__pycache__/\nout/\n"})
         trial = self.ok("run-trial", "--all")["trials"][0]
         self.assertEqual(trial["status"], "crash")
         self.assertIn("cannot read the report file", trial["problem"])
 
     def test_untracked_report_file_is_never_committed_or_cleaned(self):
-        self.write("bench.py", "import work\nopen('report.txt', 'w').write('score: %d' % work.N)\n")
-        git(self.repo, "commit", "-qam", "file bench")
-        self.ok("init", "--run-command", f"{PY} bench.py", "--direction", "min", "--metric-name", "score",
-                "--report-source", "report.txt")
+        self.bench_run("import work\nopen('report.txt', 'w').write('score: %d' % work.N)\n", "report.txt")
         self.iteration("baseline")
         self.write("work.py", "N = 5\n")
         self.assertTrue(self.iteration("smaller")["kept"])
@@ -272,10 +263,8 @@ class ReportSources(RepoTestCase):
         self.assertTrue((self.repo / "report.txt").exists())
 
     def test_metric_regex(self):
-        self.write("bench.py", "import work\nprint('RESULT took %d ms' % work.N)\n")
-        git(self.repo, "commit", "-qam", "regex bench")
-        self.ok("init", "--run-command", f"{PY} bench.py", "--direction", "min", "--metric-name", "ms",
-                "--report-source", "stdout", "--metric-regex", r"took (\d+) ms")
+        self.bench_run("import work\nprint('RESULT took %d ms' % work.N)\n", "stdout",
+                       "--metric-regex", r"took (\d+) ms", metric="ms")
         self.assertEqual(self.ok("run-trial", "--all")["trials"][0]["score"], 1000.0)
 
 

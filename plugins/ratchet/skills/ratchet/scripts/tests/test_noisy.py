@@ -9,7 +9,7 @@ NOISY_BENCH = """\
 import os, work
 NOISE = [3.1, -4.2, 1.7, -0.6, 4.4, -2.9, 0.8, -3.5, 2.6, -1.3, 3.9, -4.8, 0.2, 1.1, -2.2, 4.7, -0.9, 2.0]
 data = open('ignored/data.txt').read()  # git-ignored input the benchmark needs on both sides
-i = int(os.environ.get('RATCHET_ITERATION', '0')) * 7 + int(os.environ.get('RATCHET_TRIAL', '1').split('-')[-1])
+i = int(os.environ.get('RATCHET_ITERATION', '0')) * 7 + int(os.environ.get('RATCHET_TRIAL', '1'))
 print('score:', work.N + NOISE[i % len(NOISE)] + len(data) - 4)
 """
 
