@@ -425,11 +425,10 @@ def _unrestorable(run: Run, record: dict) -> list[str]:
 
 
 def _run_guard(run: Run, cur: dict) -> dict:
-    out = run.store.path("reports", f"iter-{cur['iter']:04d}-guard.txt")
-    err = run.store.path("reports", f"iter-{cur['iter']:04d}-guard.err")
-    o = runner.run(run.config.guard_command, run.workdir, out, err, run.config.trial_timeout_seconds)
+    files = run.store.report_files(f"iter-{cur['iter']:04d}-guard")
+    o = runner.run(run.config.guard_command, run.workdir, files["txt"], files["err"], run.config.trial_timeout_seconds)
     return {"passed": o.ok, "exit_code": o.exit_code, "timed_out": o.timed_out,
-            "duration_s": o.duration_s, "output": run.store.rel(out)}
+            "duration_s": o.duration_s, "output": run.store.rel(files["txt"])}
 
 
 def _finish_pending(run: Run, pending: dict) -> dict:

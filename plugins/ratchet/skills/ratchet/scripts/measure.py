@@ -22,19 +22,13 @@ import runner
 import stats
 
 
-def _paths(run, name: str) -> dict:
-    reports = run.store.path("reports")
-    reports.mkdir(parents=True, exist_ok=True)
-    return {ext: reports / f"{name}.{ext}" for ext in ("txt", "log", "err")}
-
-
 def one_trial(run, label: str, env_extra: dict, allow_question: bool) -> dict:
     """Run the command once; return the trial record. A failing command is a
     crashed trial, never an exception. `allow_question`: a report with no
     recognisable metric (but some number) waits for `score` instead of
     crashing."""
     cfg = run.config
-    p = _paths(run, label)
+    p = run.store.report_files(label)
     report = p["txt"]
     out_path, err_path = {"stdout": (report, p["log"]), "stderr": (p["log"], report)}.get(
         cfg.report_source, (p["log"], p["err"]))

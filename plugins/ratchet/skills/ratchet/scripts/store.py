@@ -69,8 +69,12 @@ class Store:
     def path(self, *parts: str) -> Path:
         return self.dir.joinpath(*parts)
 
-    def report_path(self, iteration: int, trial: int, ext: str = "txt") -> Path:
-        return self.path("reports", f"iter-{iteration:04d}-trial-{trial:02d}.{ext}")
+    def report_files(self, name: str) -> dict[str, Path]:
+        """reports/NAME.txt (the report), .log and .err (the other streams);
+        creates reports/ when needed."""
+        reports = self.path("reports")
+        reports.mkdir(parents=True, exist_ok=True)
+        return {ext: reports / f"{name}.{ext}" for ext in ("txt", "log", "err")}
 
     def rel(self, path: Path) -> str:
         return path.relative_to(self.root).as_posix()

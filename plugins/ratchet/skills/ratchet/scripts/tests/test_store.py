@@ -109,8 +109,7 @@ class Archive(StoreTest):
     def test_archive_moves_the_run_files(self):
         self.store.write_sealed("config.json", {"run_id": "old"}, "old")
         self.store.append_result({"iter": 0}, "old")
-        (self.store.path("reports")).mkdir()
-        self.store.report_path(0, 1).write_text("score: 1")
+        self.store.report_files("iter-0000-trial-01")["txt"].write_text("score: 1")
         dest = self.store.archive("old")
         self.assertEqual(dest, self.store.path("runs", "old"))
         self.assertTrue((dest / "config.json").is_file())
