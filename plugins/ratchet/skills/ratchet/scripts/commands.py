@@ -6,7 +6,7 @@ bad input raises UsageError before anything is written.
 
 Crash safety: `decide` records its intent in current.json before touching
 git; every writing command first finishes such a pending decision
-(`_finish_pending`), idempotently, so a run killed at any point resumes with
+(`resume`), idempotently, so a run killed at any point resumes with
 nothing lost and nothing counted twice.
 """
 
@@ -30,7 +30,7 @@ import state
 import stats
 from config import build_parser, config_from_namespace
 from context import LOG_EDITED, Run, load
-from errors import UsageError
+from errors import UsageError, brief
 from store import Store, TamperedState
 
 
@@ -67,8 +67,7 @@ def init(argv: list[str], cwd: Path) -> dict:
                              "write the report inside it") from None
     dirty = [p for p in gitops.dirty_paths(root) if p != report_rel]
     if dirty:
-        shown = ", ".join(dirty[:3]) + (f" and {len(dirty) - 3} more" if len(dirty) > 3 else "")
-        raise UsageError(f"the working tree has uncommitted changes or untracked files ({shown}); "
+        raise UsageError(f"the working tree has uncommitted changes or untracked files ({brief(dirty)}); "
                          "commit them, stash them (git stash -u) or ignore them first")
     store = Store(root)
     with store.lock():
@@ -113,7 +112,7 @@ def status(cwd: Path) -> dict:
     run = load(cwd)
     try:
         with run.store.lock():
-            run = _resume(run, cwd)
+            run = resume(run, cwd)
     except UsageError:
         pass  # another command holds the lock: report what is on disk
     return report.status_dict(run)
@@ -125,7 +124,7 @@ def status_text(cwd: Path) -> str:
 
 # -- run-trial --------------------------------------------------------------
 
-def _require_running(run: Run) -> None:
+def require_running(run: Run) -> None:
     stop = state.stop_of(run.meta["config"], run.history)
     if stop["stopped"]:
         raise UsageError(f"the run has stopped ({stop['reason']}); start a new one with init")
@@ -166,8 +165,8 @@ def run_trial(cwd: Path, run_all: bool, hypothesis: str | None) -> dict:
     """Run the next trial (or all remaining ones) of the current iteration."""
     run = load(cwd)
     with run.store.lock():
-        run = _resume(run, cwd)
-        _require_running(run)
+        run = resume(run, cwd)
+        require_running(run)
         cur = run.current
         problems = _protected_problems(run) + run.tampered
         if problems:
@@ -215,7 +214,7 @@ def score(cwd: Path, value: str, trial: int | None) -> dict:
     must be the one ratchet captured (same hash)."""
     run = load(cwd)
     with run.store.lock():
-        run = _resume(run, cwd)
+        run = resume(run, cwd)
         cur = run.current
         waiting = [t for t in (cur or {}).get("trials", []) if t["status"] == "needs_score"]
         if trial is not None:
@@ -265,8 +264,8 @@ def decide(cwd: Path, description: str) -> dict:
         raise UsageError("--description must not be empty: say what the change was")
     run = load(cwd)
     with run.store.lock():
-        run = _resume(run, cwd)
-        _require_running(run)
+        run = resume(run, cwd)
+        require_running(run)
         cur = run.current
         if cur is None and run.tampered:  # current.json itself was edited: decide on what is left
             cur = {"iter": run.iteration, "hypothesis": "", "trials": []}
@@ -460,7 +459,7 @@ def _finish_pending(run: Run, pending: dict) -> dict:
     return record
 
 
-def _resume(run: Run, cwd: Path) -> Run:
+def resume(run: Run, cwd: Path) -> Run:
     """Undo what a crash interrupted: put the candidate back in place if the
     incumbent's code was showing, and finish a pending decision. Returns the
     fresh run."""

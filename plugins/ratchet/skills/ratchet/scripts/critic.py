@@ -23,7 +23,7 @@ import gitops
 import proposals
 import state
 import verdicts
-from errors import UsageError
+from errors import UsageError, brief
 
 CMD = state.CMD
 
@@ -33,8 +33,8 @@ CMD = state.CMD
 def _open_run(cwd: Path) -> context.Run:
     """The run, with any interrupted decision finished, still running, and
     between iterations (no trial of the next one started yet)."""
-    run = commands._resume(context.load(cwd), cwd)
-    commands._require_running(run)
+    run = commands.resume(context.load(cwd), cwd)
+    commands.require_running(run)
     if not run.history:
         raise UsageError(f"measure the baseline first: {CMD} run-trial --all, then {CMD} decide --description baseline")
     if run.current:
@@ -59,8 +59,7 @@ def _require_clean(run: context.Run) -> None:
                          "read instructions/reverting.md")
     dirty = [p for p in gitops.dirty_paths(run.root) if p not in run.exclude_paths()]
     if dirty:
-        shown = ", ".join(dirty[:3]) + (f" and {len(dirty) - 3} more" if len(dirty) > 3 else "")
-        raise UsageError(f"the working tree has edits ({shown}); in critic mode ratchet applies the "
+        raise UsageError(f"the working tree has edits ({brief(dirty)}); in critic mode ratchet applies the "
                          "picked diff itself: undo your edits first (instructions/reverting.md)")
 
 
