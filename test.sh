@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run every ratchet test: unit and integration tests (stdlib unittest), plus
 # the real Claude Code CLI checks when a `claude` binary is available.
-# Usage: ./test.sh            (PYTHON=python3.10 ./test.sh for another interpreter)
+# Usage: ./test.sh            (PYTHON=/path/to/python3.10 ./test.sh for another interpreter)
 set -euo pipefail
 cd "$(dirname "$0")"
 here=$(pwd)

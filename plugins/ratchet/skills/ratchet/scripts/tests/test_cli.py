@@ -545,20 +545,30 @@ class InitLifecycle(RepoTestCase):
 
 class Concurrency(RepoTestCase):
     def test_second_writer_is_refused_while_a_trial_runs(self):
-        self.write("bench.py", "import time, work\ntime.sleep(0.8)\nprint('score:', work.N)\n")
+        # the benchmark announces itself, then waits for the test to release it
+        self.write("bench.py", "import os, time, work\n"
+                               "os.makedirs('ignored', exist_ok=True); open('ignored/running', 'w').close()\n"
+                               "for _ in range(600):\n"
+                               "    if os.path.exists('ignored/release'): break\n"
+                               "    time.sleep(0.05)\n"
+                               "print('score:', work.N)\n")
         git(self.repo, "commit", "-qam", "slow bench")
         self.init()
         slow = subprocess.Popen([PY, str(RATCHET), "run-trial", "--all"], cwd=self.repo,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
-            time.sleep(0.6)
+            for _ in range(600):
+                if (self.repo / "ignored" / "running").exists():
+                    break
+                time.sleep(0.05)
             res = self.cli("decide", "--description", "x")
             self.assertEqual(res.code, 2)
             self.assertIn("another ratchet command is running", res.stderr)
             st = self.ok("status")  # read-only status still answers
             self.assertEqual(st["iter"], 0)
         finally:
-            out, _ = slow.communicate(timeout=30)
+            self.write("ignored/release", "")
+            out, _ = slow.communicate(timeout=60)
         self.assertEqual(json.loads(out)["trials_done"], 2)
 
 
