@@ -498,7 +498,11 @@ class InitRefusals(RepoTestCase):
         for flag, value, expected in (("--trials", "0", "--trials must be >= 1"),
                                       ("--trials", "x", "--trials must be a whole number"),
                                       ("--trial-timeout-seconds", "-1", "must be > 0"),
-                                      ("--iterations", "1.5", "--iterations must be a whole number")):
+                                      ("--iterations", "1.5", "--iterations must be a whole number"),
+                                      ("--calibration-runs", "1", "--calibration-runs must be >= 2"),
+                                      ("--max-pairs", "two", "--max-pairs must be a whole number"),
+                                      ("--confirm-pairs", "1", "--confirm-pairs must be 0 (off) or >= 2"),
+                                      ("--min-improvement", "5%%", "--min-improvement must be a number")):
             with self.subTest(flag=flag, value=value):
                 self.assert_refused([*self.REQUIRED, flag, value], expected)
 
@@ -520,6 +524,32 @@ class InitRefusals(RepoTestCase):
 
     def test_report_file_outside_the_repository(self):
         self.assert_refused(self.with_flag("--report-source", "../elsewhere.json"), "outside the repository")
+
+
+class CommandRefusals(RepoTestCase):
+    """Bad flags on the other commands: exit 2, one line, the run untouched."""
+
+    def test_bad_flags_are_one_line_errors_that_change_nothing(self):
+        self.init()
+        self.iteration("baseline")
+        before = (self.snapshot_tree(), git(self.repo, "for-each-ref"))
+        cases = [(["run-trial", "--trials", "3"], "unrecognized arguments"),
+                 (["decide"], "--description"),
+                 (["decide", "--description", "  "], "--description must not be empty"),
+                 (["score"], "--value"),
+                 (["score", "--value", "1", "--trial", "x"], "--trial"),
+                 (["status", "--format", "xml"], "--format"),
+                 (["verdict", "--pick", "X"], "--pick needs --confidence and --reasons"),
+                 (["propose", "--slot", "c"], "--slot"),
+                 (["frobnicate"], "invalid choice")]
+        for args, expected in cases:
+            with self.subTest(args=args):
+                res = self.cli(*args)
+                self.assertEqual(res.code, 2, res.stderr)
+                self.assertEqual(res.stdout, "")
+                self.assertEqual(len(res.stderr.strip().splitlines()), 1, res.stderr)
+                self.assertIn(expected, res.stderr)
+        self.assertEqual((self.snapshot_tree(), git(self.repo, "for-each-ref")), before)
 
 
 class InitLifecycle(RepoTestCase):
