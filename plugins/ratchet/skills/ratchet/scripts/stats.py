@@ -315,8 +315,9 @@ def check_resolution(min_effect: float, calibration: dict) -> dict:
     eff = mde / 2
     rel = calibration.get("relative_spread")
     spread = f" (noise {100 * rel:.2g}% of the metric)" if rel is not None else ""
-    msg = (f"min-improvement {m:g} is below what {calibration['max_pairs']} pairs can resolve"
-           f"{spread}: the smallest improvement kept reliably is ~{mde:.4g}; "
+    asked = (f"min-improvement {m:g} is below what {calibration['max_pairs']} pairs can resolve" if m > 0 else
+             f"no --min-improvement given; with this noise {calibration['max_pairs']} pairs resolve only larger changes")
+    msg = (f"{asked}{spread}: the smallest improvement kept reliably is ~{mde:.4g}; "
            f"using an effective min-improvement of {eff:.4g}. "
            f"Reduce the noise or raise --min-improvement.")
     return {"resolvable": False, "min_effect": m, "effective_min_effect": eff,

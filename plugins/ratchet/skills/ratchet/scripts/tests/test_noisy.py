@@ -75,6 +75,11 @@ class NoisyRun(RepoTestCase):
         self.assertTrue(any("below what 4 pairs can resolve" in w for w in base["warnings"]), base["warnings"])
         self.assertTrue(any("below what" in w for w in self.ok("status")["warnings"]))
 
+    def test_default_min_improvement_gets_a_plain_warning(self):
+        _, base = self.begin("--max-pairs", "4")
+        self.assertTrue(any(w.startswith("no --min-improvement given; with this noise 4 pairs resolve only larger")
+                            for w in base["warnings"]), base["warnings"])
+
     def test_threshold_counts_only_when_the_confirmation_interval_says_so(self):
         self.begin("--threshold", "950", "--confirm-pairs", "4", "--max-pairs", "8")
         self.write("work.py", "N = 948\n")  # mean crosses 950, but noise (~3) blurs it
