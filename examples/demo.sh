@@ -25,7 +25,7 @@ step() { printf '$ ratchet.py %s\n' "$*"; "$PYTHON" "$ratchet" "$@" | "$PYTHON" 
 
 echo "demo repository: $repo"
 step init --run-command "$PYTHON bench.py" --direction min --metric-name wall_time \
-  --report-source stdout --trials 3 --patience 3 --protect bench.py \
+  --report-source stdout --patience 3 --protect bench.py \
   --instructions "Do not change the answer. Performance only."
 step run-trial --all
 step decide --description baseline
