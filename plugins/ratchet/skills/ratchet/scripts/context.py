@@ -115,7 +115,7 @@ class Run:
         if rf is None:
             return []
         rel = rf.resolve().relative_to(self.root.resolve()).as_posix()
-        return [] if gitops.is_ignored(self.root, rel) else [rel]
+        return [] if gitops.ignored_among(self.root, [rel]) else [rel]
 
 
 def load(cwd: Path) -> Run:

@@ -83,16 +83,12 @@ def dirty_paths(root: Path, skip_prefix: str = ".ratchet/") -> list[str]:
     return paths
 
 
-def is_ignored(root: Path, path: str) -> bool:
-    return subprocess.run(["git", "-C", str(root), "check-ignore", "-q", "--", path],
-                          stdin=subprocess.DEVNULL).returncode == 0
-
-
 def ignored_among(root: Path, paths: list[str]) -> set[str]:
-    """The git-ignored subset of repo-relative `paths`."""
+    """The git-ignored subset of repo-relative `paths`. A tracked file is
+    never ignored, whatever the ignore patterns say."""
     if not paths:
         return set()
-    proc = subprocess.run(["git", "-C", str(root), "check-ignore", "--no-index", "-z", "--stdin"],
+    proc = subprocess.run(["git", "-C", str(root), "check-ignore", "-z", "--stdin"],
                           input="\0".join(paths) + "\0", capture_output=True, text=True)
     return {p for p in proc.stdout.split("\0") if p}
 

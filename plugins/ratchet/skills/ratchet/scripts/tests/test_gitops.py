@@ -22,6 +22,15 @@ class Snapshots(RepoTestCase):
         sha = gitops.snapshot(self.repo, self.start, "attempt", exclude=["report.json"])
         self.assertNotIn("report.json", git(self.repo, "ls-tree", "-r", "--name-only", sha))
 
+    def test_ignored_among_never_counts_a_tracked_file(self):
+        self.write("golden.log", "expected")
+        git(self.repo, "add", "-f", "golden.log")
+        git(self.repo, "commit", "-qm", "force-added golden file")
+        self.write(".gitignore", "ignored/\n__pycache__/\n*.log\n")
+        self.write("fresh.log", "run output")
+        self.assertEqual(gitops.ignored_among(self.repo, ["golden.log", "fresh.log", "work.py"]), {"fresh.log"})
+        self.assertEqual(gitops.ignored_among(self.repo, []), set())
+
     def test_dirty_paths_lists_edits_and_untracked_but_not_ratchet_or_ignored(self):
         self.assertEqual(gitops.dirty_paths(self.repo), [])
         self.write("work.py", "N = 2\n")
