@@ -27,7 +27,7 @@ def status_dict(run: Run) -> dict:
         "recent": [state.summarize(r) for r in run.history[-RECENT:]],
         "stop": stop, "total": total(run.history, cfg.direction), "instructions": cfg.instructions,
         "warnings": warnings(run),
-        "next": state.next_step(phase if phase != "stopped" else "decide", stop, cfg.critic,
+        "next": state.next_step(phase, stop, cfg.critic,
                                 proposals.runner_up_hint(run)),
     }
     if run.current and run.current.get("hypothesis"):
