@@ -56,9 +56,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SCRIPTS = os.path.join(os.path.dirname(HERE), "plugins", "ratchet", "skills", "ratchet", "scripts")
 sys.path.insert(0, SCRIPTS)
 
-import config  # noqa: E402  (ratchet's own defaults)
-import looks  # noqa: E402  (the real modules, not copies)
-import stats  # noqa: E402
+from core import config  # noqa: E402  (ratchet's own defaults)
+from core import looks  # noqa: E402  (the real modules, not copies)
+from core import stats  # noqa: E402
 
 D = 1.0                 # size of a real improvement
 BASE = 100.0            # true value of the original code

@@ -15,12 +15,12 @@ from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # works under python3 -I
 
-import commands  # noqa: E402
-import config  # noqa: E402
-import critic  # noqa: E402
-from errors import UsageError  # noqa: E402
-from gitops import GitError  # noqa: E402
-from store import TamperedState  # noqa: E402
+from commands import run as commands  # noqa: E402
+from core import config  # noqa: E402
+from critic import commands as critic  # noqa: E402
+from core.errors import UsageError  # noqa: E402
+from shell.gitops import GitError  # noqa: E402
+from shell.store import TamperedState  # noqa: E402
 
 
 class _Parser(argparse.ArgumentParser):

@@ -3,7 +3,7 @@ judge packet."""
 
 import unittest
 
-import blinding
+from critic import blinding
 from tests.support import SIMPLE_DIFF
 
 

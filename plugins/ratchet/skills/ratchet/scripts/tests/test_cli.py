@@ -620,9 +620,9 @@ class CrashRecovery(RepoTestCase):
 
     def crash_decide_at(self, target: str):
         """Run decide in-process and kill it right after `target` runs."""
-        import commands
-        import gitops
-        import store
+        from commands import run as commands
+        from shell import gitops
+        from shell import store
 
         owner = {"advance_head": gitops, "restore": gitops, "append_result": store.Store}[target]
         real = getattr(owner, target)
@@ -664,8 +664,8 @@ class CrashRecovery(RepoTestCase):
         self.write("work.py", "N = 5000\n")
         self.write("new.py", "x = 1\n")
         self.ok("run-trial", "--all")
-        import commands
-        import gitops
+        from commands import run as commands
+        from shell import gitops
         with mock.patch.object(gitops, "restore", side_effect=KeyboardInterrupt), \
                 self.assertRaises(KeyboardInterrupt):
             commands.decide(self.repo, "bigger")

@@ -1,7 +1,7 @@
 import unittest
 
-from config import Config, MinImprovement, parse_init_args, parse_min_improvement
-from errors import UsageError
+from core.config import Config, MinImprovement, parse_init_args, parse_min_improvement
+from core.errors import UsageError
 
 REQUIRED = ["--run-command", "make bench", "--direction", "min", "--metric-name", "t",
             "--report-source", "stdout"]

@@ -3,8 +3,6 @@ propose -> judge-packet -> verdict -> run-trial -> decide, runner-up, audit;
 plus the agent and instruction files' contracts."""
 
 import argparse
-import contextlib
-import inspect
 import json
 import os
 import re
@@ -16,15 +14,15 @@ import unittest
 from pathlib import Path
 from unittest import mock
 
-import commands
-import context
-import critic
-import blinding
-import diffs
-import gitapply
-import proposals
-import verdicts
-from errors import UsageError
+from commands import run as commands
+from shell import context
+from critic import commands as critic
+from critic import blinding
+from critic import diffs
+from critic import gitapply
+from critic import proposals
+from critic import verdicts
+from core.errors import UsageError
 from tests.support import GIT_ENV, git, make_repo
 
 PLUGIN = Path(__file__).resolve().parents[4]
@@ -49,25 +47,6 @@ def ns(**kw):
     base = {"file": None, "pick": None, "confidence": None, "reasons": None, "concern": []}
     base.update(kw)
     return argparse.Namespace(**base)
-
-
-@contextlib.contextmanager
-def integrated():
-    """Attach the critic record to decided iterations the way the one-line hook
-    in commands.decide does, unless commands.py already has that hook. The
-    patch sits at Store.append_result, the one place records are written."""
-    if "proposals.record_fields" in inspect.getsource(commands):
-        yield
-        return
-    original = commands.Store.append_result
-
-    def append(store, record, key):
-        run = context.load(store.root)
-        if "critic" not in record and run.current and run.current.get("iter") == record.get("iter"):
-            record = {**record, **proposals.record_fields(run, run.current)}
-        return original(store, record, key)
-    with mock.patch.object(commands.Store, "append_result", append):
-        yield
 
 
 class RunTestCase(unittest.TestCase):
@@ -110,9 +89,8 @@ class RunTestCase(unittest.TestCase):
         return (self.root / "src/algo.py").read_text()
 
     def measure(self, description="change"):
-        with integrated():
-            commands.run_trial(self.root, True, "h")
-            return commands.decide(self.root, description)
+        commands.run_trial(self.root, True, "h")
+        return commands.decide(self.root, description)
 
 
 class ContestTest(RunTestCase):
@@ -351,11 +329,9 @@ class ContestTest(RunTestCase):
         self.assertEqual(out["first_shown_picked"], 1)
 
 
-RATCHET = Path(critic.__file__).resolve().parent / "ratchet.py"
-WIRED = "critic.add_parsers" in RATCHET.read_text()
+from tests.support import RATCHET  # noqa: E402
 
 
-@unittest.skipUnless(WIRED, "ratchet.py does not register the critic commands yet")
 class CliTest(RunTestCase):
     """The same flow through the real CLI, under python3 -I, as the skill runs it."""
 

@@ -1,6 +1,6 @@
 import unittest
 
-from decision import apply_guard, classify, crossed, gain, judge, stop_reason
+from core.decision import apply_guard, classify, crossed, gain, judge, stop_reason
 
 
 def rec(i, decision, kept=None):

@@ -4,7 +4,7 @@ The same functions checked against git itself are in test_gitapply.py."""
 
 import unittest
 
-import diffs
+from critic import diffs
 from tests.support import SIMPLE_DIFF, proposal_text
 
 

@@ -1,6 +1,6 @@
 import unittest
 
-from extract import appears_literally, extract
+from core.extract import appears_literally, extract
 
 
 class MetricExtraction(unittest.TestCase):

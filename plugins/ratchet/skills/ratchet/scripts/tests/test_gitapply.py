@@ -5,8 +5,8 @@ import shutil
 import unittest
 from pathlib import Path
 
-import diffs
-import gitapply
+from critic import diffs
+from critic import gitapply
 from tests.support import SIMPLE_DIFF, git, make_repo, proposal_text
 
 

@@ -1,6 +1,6 @@
 import unittest
 
-import gitops
+from shell import gitops
 from tests.support import RepoTestCase, git
 
 
@@ -112,7 +112,7 @@ class Errors(unittest.TestCase):
         from pathlib import Path
         from unittest import mock
 
-        from errors import UsageError
+        from core.errors import UsageError
         with mock.patch.dict(os.environ, {"PATH": "/nonexistent"}), self.assertRaises(UsageError) as ctx:
             gitops.repo_root(Path("/tmp"))
         self.assertIn("git is not installed", str(ctx.exception))

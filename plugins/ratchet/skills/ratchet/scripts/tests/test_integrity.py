@@ -3,7 +3,8 @@ import tempfile
 import unittest
 from pathlib import Path
 
-import integrity
+from core import seals
+from shell import fingerprints as integrity
 
 
 class Fingerprints(unittest.TestCase):
@@ -55,23 +56,23 @@ class Fingerprints(unittest.TestCase):
 
 class Seals(unittest.TestCase):
     def test_seal_verifies_and_detects_any_edit_or_other_key(self):
-        obj = integrity.sealed({"iter": 1, "trials": [1.0, 2.0]}, "run-1")
-        self.assertTrue(integrity.verify_seal(obj, "run-1"))
-        self.assertFalse(integrity.verify_seal(obj, "run-2"))
-        self.assertFalse(integrity.verify_seal({**obj, "trials": [1.0, 0.5]}, "run-1"))
-        self.assertFalse(integrity.verify_seal({"iter": 1}, "run-1"))
+        obj = seals.sealed({"iter": 1, "trials": [1.0, 2.0]}, "run-1")
+        self.assertTrue(seals.verify_seal(obj, "run-1"))
+        self.assertFalse(seals.verify_seal(obj, "run-2"))
+        self.assertFalse(seals.verify_seal({**obj, "trials": [1.0, 0.5]}, "run-1"))
+        self.assertFalse(seals.verify_seal({"iter": 1}, "run-1"))
 
     def test_chain_flags_the_edited_record(self):
         recs, prev = [], "key"
         for i in range(3):
             rec = {"iter": i, "avg": float(i)}
-            rec["chain"] = integrity.chain(prev, rec)
+            rec["chain"] = seals.chain(prev, rec)
             prev = rec["chain"]
             recs.append(rec)
-        self.assertEqual(integrity.broken_links(recs, "key"), [])
+        self.assertEqual(seals.broken_links(recs, "key"), [])
         recs[1]["avg"] = 42.0
-        self.assertEqual(integrity.broken_links(recs, "key"), [1])
-        self.assertEqual(integrity.broken_links(list(reversed(recs)), "key"), [2, 1, 0])
+        self.assertEqual(seals.broken_links(recs, "key"), [1])
+        self.assertEqual(seals.broken_links(list(reversed(recs)), "key"), [2, 1, 0])
 
 
 if __name__ == "__main__":

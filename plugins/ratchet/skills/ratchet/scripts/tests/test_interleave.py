@@ -1,7 +1,7 @@
 import unittest
 
-import interleave
-from decision import judge_paired
+from core import design as interleave
+from core.decision import judge_paired
 
 
 def t(pair, side, score=1.0, status="ok"):

@@ -5,7 +5,7 @@ import math
 import unittest
 from statistics import NormalDist
 
-import looks
+from core import looks
 
 
 class TestSchedule(unittest.TestCase):

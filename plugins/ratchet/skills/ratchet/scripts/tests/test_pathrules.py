@@ -3,7 +3,7 @@ not touch."""
 
 import unittest
 
-import pathrules
+from critic import pathrules
 
 
 class ProtectedTest(unittest.TestCase):

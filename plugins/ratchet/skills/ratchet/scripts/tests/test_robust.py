@@ -5,7 +5,7 @@ import math
 import random
 import unittest
 
-import robust
+from core import robust
 
 
 class TestTrimmed(unittest.TestCase):

@@ -6,7 +6,7 @@ import unittest
 from pathlib import Path
 from unittest import mock
 
-import runner
+from shell import runner
 
 
 def alive(pid: int) -> bool:

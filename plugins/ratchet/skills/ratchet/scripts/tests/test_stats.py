@@ -6,8 +6,8 @@ import math
 import random
 import unittest
 
-import looks
-import stats
+from core import looks
+from core import stats
 
 
 def min_pairs_from(diffs, base=100.0):

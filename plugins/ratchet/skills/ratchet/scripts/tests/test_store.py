@@ -9,9 +9,9 @@ import time
 import unittest
 from pathlib import Path
 
-from errors import UsageError
-from integrity import broken_links
-from store import Store, TamperedState, atomic_write
+from core.errors import UsageError
+from core.seals import broken_links
+from shell.store import Store, TamperedState, atomic_write
 from tests.support import SCRIPTS
 
 KEY = "run-1"
@@ -123,7 +123,7 @@ class Archive(StoreTest):
 
 class Lock(StoreTest):
     def hold_lock_in_child(self):
-        code = ("import sys, time; sys.path.insert(0, %r); from store import Store; from pathlib import Path\n"
+        code = ("import sys, time; sys.path.insert(0, %r); from shell.store import Store; from pathlib import Path\n"
                 "with Store(Path(%r)).lock():\n    print('held', flush=True); time.sleep(60)\n"
                 % (str(SCRIPTS), str(self.root)))
         child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)

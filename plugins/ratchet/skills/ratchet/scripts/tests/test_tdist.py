@@ -4,7 +4,7 @@ against tables and closed forms.  Stdlib unittest."""
 import math
 import unittest
 
-import tdist
+from core import tdist
 
 
 class TestStudentT(unittest.TestCase):

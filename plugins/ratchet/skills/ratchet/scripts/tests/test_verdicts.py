@@ -4,9 +4,9 @@ the critic record and the position-bias audit."""
 import json
 import unittest
 
-import blinding
-import verdicts
-from errors import UsageError
+from critic import blinding
+from critic import verdicts
+from core.errors import UsageError
 
 
 class VerdictTest(unittest.TestCase):

@@ -35,8 +35,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from statistics import NormalDist, StatisticsError
 
-import checks
-import tdist
+from core import checks
+from core import tdist
 
 __all__ = [
     "StatisticsError",

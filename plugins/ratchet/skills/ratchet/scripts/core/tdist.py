@@ -17,7 +17,7 @@ import math
 from functools import lru_cache
 from statistics import NormalDist
 
-import checks
+from core import checks
 
 __all__ = ["t_sf", "t_cdf", "t_ppf"]
 

@@ -14,10 +14,10 @@ import os
 import subprocess
 from pathlib import Path
 
-import gitops
-from diffs import diff_paths
-from errors import UsageError
-from pathrules import normalize_path, path_problems, protected_by, unsafe_path
+from shell import gitops
+from critic.diffs import diff_paths
+from core.errors import UsageError
+from critic.pathrules import normalize_path, path_problems, protected_by, unsafe_path
 
 APPLY_FLAGS = ("-p1", "--recount", "--whitespace=nowarn")
 

@@ -15,7 +15,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from errors import UsageError
+from core.errors import UsageError
 
 FALLBACK_IDENTITY = {
     "GIT_AUTHOR_NAME": "ratchet", "GIT_AUTHOR_EMAIL": "ratchet@localhost",

@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 from functools import lru_cache
 
-import checks
+from core import checks
 
 __all__ = [
     "ALPHA", "MIN_PAIRS", "MAX_PAIRS", "LOOK_EVERY", "SPENDING",

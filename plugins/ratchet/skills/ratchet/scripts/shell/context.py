@@ -12,15 +12,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import gitops
-import integrity
-import interleave
-import measure
-import state
-import stats
-from config import Config
-from errors import UsageError
-from store import Store, TamperedState
+from shell import gitops
+from core import seals
+from shell import fingerprints as integrity
+from core import design as interleave
+from shell import measure
+from core import runstate as state
+from core import stats
+from core.config import Config
+from core.errors import UsageError
+from shell.store import Store, TamperedState
 
 LOG_EDITED = "results.jsonl was edited outside ratchet"
 
@@ -128,7 +129,7 @@ def load(cwd: Path) -> Run:
         meta = store.read_sealed("config.json", None)
     except TamperedState:
         meta = {}
-    if not integrity.verify_seal(meta, meta.get("run_id", "")):
+    if not seals.verify_seal(meta, meta.get("run_id", "")):
         raise UsageError(".ratchet/config.json was edited outside ratchet; restore it or start a new run with init")
     tampered = []
     try:

@@ -1,19 +1,15 @@
-"""Integrity: the evaluation harness and ratchet's own records, checked by code.
+"""Fingerprints of the evaluation harness: protected files and the report file.
 
 - `fingerprint(root, globs)` hashes every file the `--protect` globs match
   (git-ignored files included: a protected data set is often ignored);
   `compare` lists what was modified, deleted or added since.
 - `file_stamp` identifies a report file's version, to detect one edited
   between trials or not rewritten by a trial (a stale or planted report).
-- `seal` / `verify_seal` make a JSON state file tamper-evident; `chain` links
-  results.jsonl records. This catches an edited score file; it is not a
-  defence against someone who reads this code and recomputes the hashes.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 from typing import Callable
 
@@ -90,37 +86,3 @@ def file_stamp(path: Path) -> dict | None:
         return None
     except OSError as exc:
         return {"unreadable": exc.strerror}
-
-
-def _canonical(obj) -> bytes:
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-def seal(obj: dict, key: str) -> str:
-    """Digest of `obj` (its own 'seal' field excluded) bound to `key` (run id)."""
-    body = {k: v for k, v in obj.items() if k != "seal"}
-    return hashlib.sha256(key.encode() + b"\0" + _canonical(body)).hexdigest()
-
-
-def sealed(obj: dict, key: str) -> dict:
-    return {**{k: v for k, v in obj.items() if k != "seal"}, "seal": seal(obj, key)}
-
-
-def verify_seal(obj: dict, key: str) -> bool:
-    return obj.get("seal") == seal(obj, key)
-
-
-def chain(prev: str, record: dict) -> str:
-    """Link value for `record` after a record whose link was `prev`."""
-    body = {k: v for k, v in record.items() if k != "chain"}
-    return hashlib.sha256(prev.encode() + b"\0" + _canonical(body)).hexdigest()
-
-
-def broken_links(records: list[dict], key: str) -> list[int]:
-    """Iterations whose chain link does not verify (edited or reordered)."""
-    prev, bad = key, []
-    for rec in records:
-        if rec.get("chain") != chain(prev, rec):
-            bad.append(rec.get("iter", -1))
-        prev = rec.get("chain", "")
-    return bad

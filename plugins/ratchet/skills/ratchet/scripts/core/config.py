@@ -14,7 +14,7 @@ import math
 import re
 from dataclasses import dataclass, field
 
-from errors import UsageError
+from core.errors import UsageError
 
 DIRECTIONS = ("min", "max")
 STREAM_SOURCES = ("stdout", "stderr")

@@ -23,8 +23,8 @@ import os
 import shutil
 from pathlib import Path
 
-from errors import UsageError
-from integrity import broken_links, chain, sealed, verify_seal
+from core.errors import UsageError
+from core.seals import broken_links, chain, sealed, verify_seal
 
 DIRNAME = ".ratchet"
 RUN_FILES = ("config.json", "results.jsonl", "current.json", "reports", "patches", "proposals",

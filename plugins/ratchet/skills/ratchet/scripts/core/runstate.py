@@ -8,7 +8,7 @@ with the log.
 
 from __future__ import annotations
 
-import decision
+from core import decision
 
 CMD = "ratchet.py"
 

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import os
 
-import extract
-import gitops
-import integrity
-import interleave
-import runner
-import stats
+from core import extract
+from shell import gitops
+from shell import fingerprints as integrity
+from core import design as interleave
+from shell import runner
+from core import stats
 
 
 def one_trial(run, label: str, env_extra: dict, allow_question: bool) -> dict:

@@ -17,8 +17,8 @@ import json
 import math
 import re
 
-from blinding import LABELS, SLOTS
-from errors import UsageError
+from critic.blinding import LABELS, SLOTS
+from core.errors import UsageError
 
 NEITHER = "neither"
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from pathrules import normalize_path
+from critic.pathrules import normalize_path
 
 
 # ---- the proposers' output contract ------------------------------------------

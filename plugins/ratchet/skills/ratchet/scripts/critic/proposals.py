@@ -29,13 +29,13 @@ import hashlib
 import os
 from pathlib import Path
 
-import gitops
-import store as store_mod
-from blinding import SLOTS, blind, new_seed, one_line, render_packet
-from diffs import parse_proposal
-from errors import UsageError
-from gitapply import git_apply, tree_with_diff, validate_diff
-from verdicts import critic_record, resolve_pick, runner_up, runner_up_offer, validate_verdict
+from shell import gitops
+from shell import store as store_mod
+from critic.blinding import SLOTS, blind, new_seed, one_line, render_packet
+from critic.diffs import parse_proposal
+from core.errors import UsageError
+from critic.gitapply import git_apply, tree_with_diff, validate_diff
+from critic.verdicts import critic_record, resolve_pick, runner_up, runner_up_offer, validate_verdict
 
 PROPOSALS_DIR = "proposals"
 MAX_PROPOSAL_BYTES = 1_000_000

@@ -16,14 +16,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import blinding
-import commands
-import context
-import gitops
-import proposals
-import state
-import verdicts
-from errors import UsageError, brief
+from critic import blinding
+from commands import run as commands
+from shell import context
+from shell import gitops
+from critic import proposals
+from core import runstate as state
+from critic import verdicts
+from core.errors import UsageError, brief
 
 CMD = state.CMD
 

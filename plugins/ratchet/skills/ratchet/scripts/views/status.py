@@ -4,10 +4,10 @@ the table for people, and the small views other answers embed. Reads only.
 
 from __future__ import annotations
 
-import decision
-import proposals
-import state
-from context import Run
+from core import decision
+from critic import proposals
+from core import runstate as state
+from shell.context import Run
 
 RECENT = 5
 

@@ -17,21 +17,21 @@ import math
 import secrets
 from pathlib import Path
 
-import decision
-import extract
-import gitops
-import integrity
-import interleave
-import measure
-import proposals
-import report
-import runner
-import state
-import stats
-from config import build_parser, config_from_namespace
-from context import LOG_EDITED, Run, load
-from errors import UsageError, brief
-from store import Store, TamperedState
+from core import decision
+from core import extract
+from shell import gitops
+from shell import fingerprints as integrity
+from core import design as interleave
+from shell import measure
+from critic import proposals
+from views import status as report
+from shell import runner
+from core import runstate as state
+from core import stats
+from core.config import build_parser, config_from_namespace
+from shell.context import LOG_EDITED, Run, load
+from core.errors import UsageError, brief
+from shell.store import Store, TamperedState
 
 
 def _now() -> str:

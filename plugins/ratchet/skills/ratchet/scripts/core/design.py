@@ -21,7 +21,7 @@ iteration as a crash. Crashed trials never enter the statistics.
 
 from __future__ import annotations
 
-import stats
+from core import stats
 
 MAX_A_CRASHES = 2
 DETERMINISM_PROBE = 5  # baseline runs that, all equal, end calibration early

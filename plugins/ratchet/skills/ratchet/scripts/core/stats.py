@@ -120,10 +120,10 @@ import math
 from dataclasses import asdict, dataclass
 from statistics import StatisticsError
 
-import checks
-import looks
-import robust
-import tdist
+from core import checks
+from core import looks
+from core import robust
+from core import tdist
 
 __all__ = [
     "DIRECTIONS", "DEFAULTS", "StatisticsError",
