@@ -15,22 +15,19 @@ from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # works under python3 -I
 
-from commands import run as commands  # noqa: E402
+import commands  # noqa: E402
 from core import config  # noqa: E402
-from critic import commands as critic  # noqa: E402
 from core.errors import UsageError  # noqa: E402
 from shell.gitops import GitError  # noqa: E402
 from shell.store import TamperedState  # noqa: E402
+from views.answer import rounded  # noqa: E402
+
+CORE_COMMANDS = ("init", "status", "run-trial", "score", "decide")
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):
-        raise UsageError(f"{message} (see --help)")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="ratchet.py", description=__doc__.split("\n\n")[0], allow_abbrev=False)
-    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+def build_parser(with_critic: bool = True) -> argparse.ArgumentParser:
+    p = config.Parser(prog="ratchet.py", description=__doc__.split("\n\n")[0], allow_abbrev=False)
+    sub = p.add_subparsers(dest="command", required=True, parser_class=config.Parser)
     sub.add_parser("init", help="start a run (flags: ratchet.py init --help)", add_help=False)
     s = sub.add_parser("status", help="where the run stands and what to do next")
     s.add_argument("--format", choices=("json", "text"), default="json")
@@ -42,14 +39,16 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--trial", type=int, default=None)
     d = sub.add_parser("decide", help="decide the iteration: keep (commit) or revert")
     d.add_argument("--description", required=True, help="what the change was (the commit message)")
-    critic.add_parsers(sub)
+    if with_critic:  # critic mode is imported only when one of its commands (or the help) is asked for
+        from critic import commands as critic
+        critic.add_parsers(sub)
     return p
 
 
 def dispatch(argv: list[str], cwd: Path) -> tuple[dict | str, int]:
     if argv[:1] == ["init"]:
         return commands.init(argv[1:], cwd), 0
-    ns = build_parser().parse_args(argv)
+    ns = build_parser(with_critic=argv[:1] not in [[c] for c in CORE_COMMANDS]).parse_args(argv)
     if getattr(ns, "handler", None):  # critic-mode commands
         return ns.handler(cwd, ns), 0
     if ns.command == "status":
@@ -63,12 +62,24 @@ def dispatch(argv: list[str], cwd: Path) -> tuple[dict | str, int]:
     raise UsageError(f"unknown command {ns.command}")
 
 
+def _check_text(argv: list[str]) -> None:
+    """Arguments must be text: a byte that is not UTF-8 could not be written
+    to the run's state, so it is refused before anything is written."""
+    for arg in argv:
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = arg.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            raise UsageError(f"argument {shown!r} is not valid UTF-8 text; pass it in UTF-8") from None
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["init"] and any(a in ("-h", "--help") for a in argv[1:]):
-        config.build_parser().print_help()
-        return 0
     try:
+        _check_text(argv)
+        if argv[:1] == ["init"] and any(a in ("-h", "--help") for a in argv[1:]):
+            config.build_parser().print_help()
+            return 0
         out, code = dispatch(argv, Path.cwd())
     except UsageError as exc:
         print(f"ratchet: error: {exc}", file=sys.stderr)
@@ -76,10 +87,18 @@ def main(argv: list[str] | None = None) -> int:
     except (GitError, TamperedState) as exc:
         print(f"ratchet: error: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("ratchet: interrupted; run ratchet.py status to resume (nothing is lost)", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the promise: never a traceback
+        detail = " ".join(str(exc).split())[:300]
+        print(f"ratchet: internal error: {type(exc).__name__}: {detail}; run ratchet.py status "
+              "(state is written atomically, so nothing is half-written)", file=sys.stderr)
+        return 1
     if isinstance(out, str):
         sys.stdout.write(out)
     else:
-        print(json.dumps(out, ensure_ascii=False, separators=(",", ":")))
+        print(json.dumps(rounded(out), ensure_ascii=False, separators=(",", ":")))
     return code
 
 

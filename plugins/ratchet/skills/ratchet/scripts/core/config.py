@@ -14,9 +14,9 @@ import math
 import re
 from dataclasses import dataclass, field
 
+from core.direction import DIRECTIONS
 from core.errors import UsageError
 
-DIRECTIONS = ("min", "max")
 STREAM_SOURCES = ("stdout", "stderr")
 # Defaults of the noise-robust design; bench/decisions.py measures exactly these.
 CALIBRATION_RUNS = 30  # fewer makes the "too noisy" warning unreliable (bench: 10 runs miss 3% of warnings)
@@ -92,7 +92,7 @@ class Config:
             raise UsageError(f".ratchet/config.json is malformed ({exc}); re-run init") from None
 
 
-class _Parser(argparse.ArgumentParser):
+class Parser(argparse.ArgumentParser):
     """argparse that raises a one-line UsageError instead of printing usage."""
 
     def error(self, message: str):  # noqa: D401 - argparse API
@@ -124,7 +124,7 @@ def parse_min_improvement(text: str) -> MinImprovement:
 
 def build_parser() -> argparse.ArgumentParser:
     """The `init` flags, exactly the slash command's."""
-    p = _Parser(prog="ratchet.py init", allow_abbrev=False,
+    p = Parser(prog="ratchet.py init", allow_abbrev=False,
                 description="Start a ratchet run in the current git repository.")
     req = p.add_argument_group("required")
     req.add_argument("--run-command", required=True, help="shell command that produces the report")

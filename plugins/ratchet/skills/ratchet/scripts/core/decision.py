@@ -1,5 +1,11 @@
 """The keep/revert rule and the stop conditions. Pure functions over plain data.
 
+`decide(facts)` is the whole decision step of an iteration: it takes what
+the shell gathered (integrity findings, trials, design, guard outcome,
+config, history summary) and returns an `Outcome`: the verdict, the record
+to append, whether the guard must run first and whether a confirmation run
+is due. The shell then acts on it (commit or revert, log, confirm).
+
 Decisions, in the order they are checked:
 
 - `integrity_violation`: a protected file or ratchet's own state changed.
@@ -17,17 +23,25 @@ Only `baseline` and `improve` are kept.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from statistics import fmean
+
+from core import design as design_mod
+from core import stats
+from core.config import Config
+from core.design import Design
+from core.direction import crossed, gain
+from core.history import LOG_EDITED, Summary, fold
+
+__all__ = ["KEPT", "DECISIONS", "gain", "crossed", "classify", "Verdict", "judge", "judge_paired",
+           "apply_guard", "stop_reason", "stop_of", "Facts", "Outcome", "decide", "judge_confirmation",
+           "commit_message"]
 
 KEPT = frozenset({"baseline", "improve"})
 DECISIONS = ("baseline", "improve", "regress", "no_change", "inconclusive", "crash", "guard_failed",
              "integrity_violation")
-
-
-def gain(direction: str, best: float, candidate: float) -> float:
-    """How much better `candidate` is than `best` (positive = better)."""
-    return best - candidate if direction == "min" else candidate - best
+TRIAL_FIELDS = ("trial", "side", "pair", "status", "score", "score_source", "exit_code", "timed_out",
+                "duration_s", "report", "problem")
 
 
 def classify(direction: str, best: float, candidate: float, margin: float) -> str:
@@ -52,11 +66,11 @@ class Verdict:
 
 def judge(*, iteration: int, scores: list[float | None], direction: str,
           best: float | None, margin: float, integrity_problems: list[str]) -> Verdict:
-    """Decide an iteration before the guard runs.
+    """Decide an iteration measured without an incumbent (the baseline, or
+    a deterministic metric), before the guard runs.
 
     `scores` holds one entry per trial, None for a crashed trial. `best` is
-    None only for the baseline. The caller runs the guard command when the
-    result is 'improve' and then calls `apply_guard`.
+    None only for the baseline.
     """
     if integrity_problems:
         return Verdict("integrity_violation", None, None, "; ".join(integrity_problems))
@@ -112,18 +126,26 @@ def apply_guard(verdict: Verdict, guard_passed: bool) -> Verdict:
     return verdict
 
 
-def crossed(direction: str, score: float, threshold: float) -> bool:
-    """True when `score` is at or beyond `threshold` in the good direction."""
-    return score <= threshold if direction == "min" else score >= threshold
+# -- stop conditions ------------------------------------------------------------
 
-
-def _trailing(history: list[dict], predicate) -> int:
-    n = 0
-    for rec in reversed(history):
-        if rec.get("iter", 0) == 0 or not predicate(rec):
-            break
-        n += 1
-    return n
+def _stop_reason(s: Summary, *, direction: str, iterations: int, patience: int, max_consecutive_crashes: int,
+                 threshold: float | None, best_score: float | None, threshold_confirmed: bool | None) -> str | None:
+    if not s.count:
+        return None
+    if s.last.get("unrecoverable"):
+        return "integrity_unrecoverable"
+    if s.first.get("decision") != "baseline":
+        return "baseline_failed"
+    if threshold is not None and best_score is not None and crossed(direction, best_score, threshold) \
+            and threshold_confirmed is not False:
+        return "threshold_reached"
+    if s.trailing_crashes >= max_consecutive_crashes:
+        return "crash_budget_exhausted"
+    if patience and s.trailing_not_kept >= patience:
+        return "patience_exhausted"
+    if s.iterations_done >= iterations:
+        return "iterations_exhausted"
+    return None
 
 
 def stop_reason(*, history: list[dict], direction: str, iterations: int, patience: int,
@@ -138,20 +160,185 @@ def stop_reason(*, history: list[dict], direction: str, iterations: int, patienc
     baseline_failed, threshold_reached, crash_budget_exhausted,
     patience_exhausted, iterations_exhausted, integrity_unrecoverable.
     """
-    if not history:
-        return None
-    last = history[-1]
-    if last.get("unrecoverable"):
-        return "integrity_unrecoverable"
-    if history[0].get("decision") != "baseline":
-        return "baseline_failed"
-    if threshold is not None and best_score is not None and crossed(direction, best_score, threshold) \
-            and threshold_confirmed is not False:
-        return "threshold_reached"
-    if _trailing(history, lambda r: r.get("decision") == "crash") >= max_consecutive_crashes:
-        return "crash_budget_exhausted"
-    if patience and _trailing(history, lambda r: not r.get("kept")) >= patience:
-        return "patience_exhausted"
-    if sum(1 for r in history if r.get("iter", 0) > 0) >= iterations:
-        return "iterations_exhausted"
-    return None
+    return _stop_reason(Summary.of(history), direction=direction, iterations=iterations, patience=patience,
+                        max_consecutive_crashes=max_consecutive_crashes, threshold=threshold,
+                        best_score=best_score, threshold_confirmed=threshold_confirmed)
+
+
+def stop_of(cfg: Config, s: Summary) -> dict:
+    """{"stopped", "reason"} for a run whose log folds to `s`. With a noisy
+    metric the threshold only counts once a confirmation run of the current
+    best says so."""
+    design = Design.from_dict((s.baseline or {}).get("design"))
+    confirmed = None
+    if design and design.is_paired:
+        conf = s.current_confirmation
+        confirmed = bool(conf and conf.get("threshold_reached"))
+    reason = _stop_reason(s, direction=cfg.direction, iterations=cfg.iterations, patience=cfg.patience,
+                          max_consecutive_crashes=cfg.max_consecutive_crashes, threshold=cfg.threshold,
+                          best_score=s.best["score"] if s.best else None, threshold_confirmed=confirmed)
+    return {"stopped": reason is not None, "reason": reason}
+
+
+# -- the decision step -------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Facts:
+    """What the shell knows when an iteration is decided.
+
+    `summary`: the log before this iteration. `margin`: --min-improvement in
+    metric units against the best, raised to the resolvable margin for a
+    noisy metric. `candidate`: the measured snapshot (None when flagged before
+    any trial); `final`: the tree at decide time (`final_differs`: its tree
+    is not the candidate's). `unrestorable`: protected files a revert cannot
+    put back (git-ignored ones). `guard`: the guard's outcome once it ran.
+    `extra`: mode-specific record fields (critic mode)."""
+
+    iteration: int
+    hypothesis: str
+    description: str
+    trials: list
+    config: Config
+    summary: Summary
+    margin: float
+    integrity_problems: list
+    start_sha: str
+    candidate: str | None
+    final: str
+    final_differs: bool = False
+    unrestorable: list = field(default_factory=list)
+    guard: dict | None = None
+    extra: dict = field(default_factory=dict)
+    started: str | None = None
+    now: str = ""
+
+    @property
+    def design(self) -> Design | None:
+        return Design.from_dict((self.summary.baseline or {}).get("design"))
+
+    @property
+    def best_sha(self) -> str:
+        return self.summary.best["sha"] if self.summary.best else self.start_sha
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """`needs_guard`: run the guard and decide again with `Facts.guard`
+    (no record yet). `confirm_due`: measure baseline against the best after
+    this record before acting. For a kept record `record["sha"]` is the
+    candidate snapshot until the shell commits it (`commit_message`)."""
+
+    verdict: Verdict
+    record: dict | None
+    needs_guard: bool = False
+    confirm_due: bool = False
+
+
+def _verdict(f: Facts) -> Verdict:
+    design, best = f.design, f.summary.best
+    if f.iteration == 0 or design is None or design.is_exact:
+        scores = [t["score"] if t["status"] == "ok" else None for t in f.trials]
+        return judge(iteration=f.iteration, scores=scores, direction=f.config.direction,
+                     best=best["score"] if best else None, margin=f.margin,
+                     integrity_problems=f.integrity_problems)
+    test = None
+    if design_mod.complete_pairs(f.trials):
+        test = design_mod.test_of(f.trials, design, f.config.direction, f.margin).to_dict()
+    return judge_paired(
+        test=test, candidate_scores=[t["score"] for t in f.trials if t["side"] == "B" and t["status"] == "ok"],
+        candidate_failed=design_mod.b_failed(f.trials), incumbent_crashes=design_mod.a_crashes(f.trials),
+        max_incumbent_crashes=design_mod.MAX_A_CRASHES, integrity_problems=f.integrity_problems)
+
+
+def calibration(cfg: Config, trials: list[dict]) -> dict:
+    """The baseline record's `calibration` (noise of its runs) and `design`
+    (how every later iteration is measured)."""
+    values = [t["score"] for t in trials]
+    seconds = sum(t["duration_s"] for t in trials) / len(trials)
+    if cfg.trials:  # fixed design: the budget is the user's N pairs, one look
+        n = max(cfg.trials, 2)
+        cal = stats.calibrate(values, n, seconds, min_pairs=n, look_every=1)
+    else:
+        cal = stats.calibrate(values, cfg.max_pairs, seconds)
+    return {"calibration": cal, "design": design_mod.choose(cal, cfg.trials, cfg.max_pairs).to_dict()}
+
+
+def _record(f: Facts, v: Verdict) -> dict:
+    trials, best = f.trials, f.summary.best
+    kept = v.decision in KEPT
+    rec = {
+        "iter": f.iteration, "hypothesis": f.hypothesis, "description": f.description.strip(),
+        "decision": v.decision, "kept": kept, "reason": v.reason,
+        "trial_scores": [t["score"] if t["status"] == "ok" else None for t in trials if t["side"] == "B"],
+        "incumbent_scores": [t["score"] for t in trials if t["side"] == "A" and t["status"] == "ok"],
+        "avg": v.avg, "delta": v.delta, "test": v.test,
+        "best_before": best["score"] if best else None, "margin": f.margin,
+        "sha": (f.candidate or f.final) if f.iteration > 0 else f.start_sha,
+        "integrity": f.integrity_problems, "guard": f.guard, "n_trials": len(trials),
+        "trials": [{k: t.get(k) for k in TRIAL_FIELDS} for t in trials],
+        "started": f.started, "timestamp": f.now,
+        **f.extra,
+    }
+    if f.iteration == 0 and v.decision == "baseline":
+        rec.update(calibration(f.config, trials))
+    if kept and f.iteration > 0:
+        rec["candidate"] = f.candidate
+    if f.candidate and f.final_differs:
+        rec["final_sha"] = f.final  # what the tree held at decide time, kept for audit
+    if v.decision == "integrity_violation":
+        unrecoverable = list(f.unrestorable) + [p for p in f.integrity_problems if p == LOG_EDITED]
+        if unrecoverable:
+            rec["unrecoverable"] = unrecoverable
+    return rec
+
+
+def _confirm_due(f: Facts, rec: dict) -> bool:
+    """A noisy run about to stop, or a keep crossing --threshold (which
+    counts only if the confirmation interval says so), measures the
+    original baseline against the best once more."""
+    cfg = f.config
+    design = Design.from_dict(rec.get("design")) or f.design
+    if not design or design.is_exact or cfg.confirm_pairs == 0:
+        return False
+    new_best = rec["kept"] and f.iteration > 0
+    if not new_best and f.best_sha == f.start_sha:
+        return False
+    crosses = (cfg.threshold is not None and rec["kept"] and rec["avg"] is not None
+               and crossed(cfg.direction, rec["avg"], cfg.threshold))
+    stop = stop_of(cfg, fold(f.summary, rec))
+    if stop["reason"] in ("baseline_failed", "integrity_unrecoverable"):
+        return False
+    return crosses or stop["stopped"]
+
+
+def decide(f: Facts) -> Outcome:
+    """The decision step: the rule above applied to `f`."""
+    v = _verdict(f)
+    if v.decision == "improve" and f.config.guard_command and f.guard is None:
+        return Outcome(v, None, needs_guard=True)
+    if f.guard is not None:
+        v = apply_guard(v, f.guard["passed"])
+    rec = _record(f, v)
+    return Outcome(v, rec, confirm_due=_confirm_due(f, rec))
+
+
+def judge_confirmation(conf: dict, cfg: Config) -> dict:
+    """The confirmation run's record; with a --threshold, whether the whole
+    interval of the best lies past it (`threshold_reached`)."""
+    if "error" not in conf and cfg.threshold is not None:
+        return {**conf, "threshold_reached": stats.threshold_reached(conf, cfg.threshold, cfg.direction)}
+    return conf
+
+
+def commit_message(rec: dict, metric_name: str, run_id: str) -> str:
+    """The message of a kept change's commit: the description, then the numbers."""
+    test = rec.get("test")
+    if test:
+        how = (f"effect {test['effect']:+.4g} [{test['ci_low']:.4g}, {test['ci_high']:.4g}], "
+               f"p={test['p_value']:.2g}, {rec['n_trials']} trials interleaved")
+    else:
+        how = f"mean of {len(rec['trial_scores'])} trials"
+    return (f"{rec['description']}\n\n"
+            f"ratchet: iter {rec['iter']}, {metric_name} {rec['best_before']:g} -> "
+            f"{rec['avg']:g} ({how})\n"
+            f"ratchet-run: {run_id}\n")

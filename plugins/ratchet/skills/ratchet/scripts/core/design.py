@@ -21,10 +21,65 @@ iteration as a crash. Crashed trials never enter the statistics.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from core import stats
 
 MAX_A_CRASHES = 2
 DETERMINISM_PROBE = 5  # baseline runs that, all equal, end calibration early
+EXACT, FIXED, SEQUENTIAL = "exact", "fixed", "sequential"
+
+
+@dataclass(frozen=True)
+class Design:
+    """How every iteration after the baseline is measured.
+
+    `trials` is the candidate's trial count (exact design only);
+    `min_pairs`/`max_pairs` bound the interleaved pairs (paired designs).
+    Stored in the baseline record as `to_dict()`."""
+
+    kind: str
+    trials: int | None = None
+    min_pairs: int | None = None
+    max_pairs: int | None = None
+
+    @property
+    def is_exact(self) -> bool:
+        return self.kind == EXACT
+
+    @property
+    def is_paired(self) -> bool:
+        return self.kind != EXACT
+
+    def schedule(self) -> dict:
+        """Keyword arguments for stats.sequential_verdict's look schedule."""
+        lo, hi = self.min_pairs, self.max_pairs
+        every = stats.DEFAULTS["look_every"] if self.kind == SEQUENTIAL else max(hi - lo, 1)
+        return {"min_pairs": lo, "max_pairs": hi, "look_every": every}
+
+    def max_trials(self) -> int:
+        """Trials an iteration needs at most (both sides)."""
+        return self.trials if self.is_exact else 2 * self.max_pairs
+
+    def to_dict(self) -> dict:
+        if self.is_exact:
+            return {"kind": EXACT, "trials": self.trials}
+        return {"kind": self.kind, "min_pairs": self.min_pairs, "max_pairs": self.max_pairs}
+
+    @classmethod
+    def from_dict(cls, d: dict | None) -> "Design | None":
+        if not d:
+            return None
+        return cls(d["kind"], d.get("trials"), d.get("min_pairs"), d.get("max_pairs"))
+
+
+def choose(calibration: dict, trials: int | None, max_pairs: int) -> Design:
+    """The design for every iteration after the baseline."""
+    if calibration.get("deterministic"):
+        return Design(EXACT, trials=trials or 1)
+    if trials:
+        return Design(FIXED, min_pairs=max(trials, 2), max_pairs=max(trials, 2))
+    return Design(SEQUENTIAL, min_pairs=stats.DEFAULTS["min_pairs"], max_pairs=max_pairs)
 
 
 def baseline_done(trials: list[dict], needed: int) -> bool:
@@ -35,22 +90,6 @@ def baseline_done(trials: list[dict], needed: int) -> bool:
         return True
     head = [t["score"] for t in trials[:DETERMINISM_PROBE]]
     return len(head) == DETERMINISM_PROBE and len(set(head)) == 1
-
-
-def design_of(calibration: dict, trials: int | None, max_pairs: int) -> dict:
-    """The design for every iteration after the baseline."""
-    if calibration.get("deterministic"):
-        return {"kind": "exact", "trials": trials or 1}
-    if trials:
-        return {"kind": "fixed", "min_pairs": max(trials, 2), "max_pairs": max(trials, 2)}
-    return {"kind": "sequential", "min_pairs": stats.DEFAULTS["min_pairs"], "max_pairs": max_pairs}
-
-
-def schedule(design: dict) -> dict:
-    """Keyword arguments for stats.sequential_verdict's look schedule."""
-    lo, hi = design["min_pairs"], design["max_pairs"]
-    every = stats.DEFAULTS["look_every"] if design["kind"] == "sequential" else max(hi - lo, 1)
-    return {"min_pairs": lo, "max_pairs": hi, "look_every": every}
 
 
 def complete_pairs(trials: list[dict]) -> list[tuple[float, float]]:
@@ -82,3 +121,28 @@ def next_trial(trials: list[dict]) -> tuple[int, str]:
     if abandoned or len(done_sides) == 2:
         return k + 1, stats.pair_order(k + 1)[0]
     return k, stats.pair_order(k)[1]
+
+
+def test_of(trials: list[dict], design: Design, direction: str, min_effect: float) -> stats.Verdict:
+    """The sequential test's verdict for the complete pairs in `trials`."""
+    return stats.sequential_verdict(complete_pairs(trials), direction, min_effect, **design.schedule())
+
+
+def paired_done(trials: list[dict], design: Design, direction: str, min_effect: float) -> bool:
+    """A paired measurement is over: a candidate failure, too many incumbent
+    crashes, or the test no longer says `continue`."""
+    if b_failed(trials) or a_crashes(trials) > MAX_A_CRASHES:
+        return True
+    return test_of(trials, design, direction, min_effect).outcome != "continue"
+
+
+def measurement_done(iteration: int, trials: list[dict], design: Design | None, *,
+                     baseline_trials: int, direction: str, min_effect: float) -> bool:
+    """The iteration's measurement is complete (or cannot go on)."""
+    if not trials:
+        return False
+    if iteration == 0 or design is None:
+        return baseline_done(trials, baseline_trials)
+    if design.is_exact:
+        return len(trials) >= design.trials or any(t["status"] == "crash" for t in trials)
+    return paired_done(trials, design, direction, min_effect)

@@ -1,64 +1,121 @@
 """Where a run stands, derived from plain data. Pure.
 
 Nothing here is stored: the iteration number, the best result, the phase and
-the next step are all recomputed from config + history (results.jsonl
-records) + current (the iteration in progress), so they can never disagree
-with the log.
+the next step are all recomputed from the config, the log's summary
+(`core.history.Summary`) and the iteration in progress (current.json), so
+they can never disagree with the log.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from core import decision
+from core import design as design_mod
+from core import stats
+from core.config import Config
+from core.design import Design
+from core.history import Summary
 
 CMD = "ratchet.py"
 
 
-def best_of(history: list[dict]) -> dict | None:
-    """{score, sha, iter} of the last kept record (the baseline counts)."""
-    for rec in reversed(history):
-        if rec.get("kept"):
-            return {"score": rec.get("avg"), "sha": rec.get("sha"), "iter": rec.get("iter")}
-    return None
+@dataclass
+class RunState:
+    """A run as read from `.ratchet/`: `meta` is config.json (run_id,
+    start_sha, branch, workdir, protected fingerprints), `summary` the
+    verified log, `current` the iteration in progress, `tampered` the
+    integrity problems found while loading, `torn` whether the log ended in
+    a cut line."""
 
+    meta: dict
+    config: Config
+    summary: Summary
+    torn: bool
+    current: dict | None
+    tampered: list
 
-def next_iteration(history: list[dict]) -> int:
-    return history[-1]["iter"] + 1 if history else 0
+    @property
+    def key(self) -> str:
+        return self.meta["run_id"]
 
+    @property
+    def start_sha(self) -> str:
+        return self.meta["start_sha"]
 
-def design_of(history: list[dict]) -> dict | None:
-    """The measurement design chosen at the baseline (None before it)."""
-    return history[0].get("design") if history and history[0].get("decision") == "baseline" else None
+    @property
+    def best(self) -> dict | None:
+        return self.summary.best
 
+    @property
+    def expected_head(self) -> str:
+        """The commit HEAD must be at between iterations: the best (the start before the baseline)."""
+        return self.best["sha"] if self.best else self.start_sha
 
-def confirmation_of(history: list[dict]) -> dict | None:
-    """The latest confirmation run, if it measured the current best."""
-    best = best_of(history)
-    for rec in reversed(history):
-        conf = rec.get("confirmation")
-        if conf:
-            return conf if best and conf.get("b_sha") == best["sha"] else None
-    return None
+    @property
+    def iteration(self) -> int:
+        return self.summary.next_iteration
 
+    @property
+    def design(self) -> Design | None:
+        """The measurement design chosen at the baseline (None before it)."""
+        return Design.from_dict((self.summary.baseline or {}).get("design"))
 
-def stop_of(cfg: dict, history: list[dict], extra: dict | None = None) -> dict:
-    """{"stopped": bool, "reason": str|None} from the stop rules in decision.
+    @property
+    def calibration(self) -> dict | None:
+        return self.summary.baseline.get("calibration") if self.design else None
 
-    `extra` is a record not yet in `history` (decide asks "would this stop?").
-    With a noisy metric the threshold only counts once a confirmation run
-    of the current best says so."""
-    history = history + [extra] if extra else history
-    best = best_of(history)
-    design = design_of(history)
-    confirmed = None
-    if design and design["kind"] != "exact":
-        conf = confirmation_of(history)
-        confirmed = bool(conf and conf.get("threshold_reached"))
-    reason = decision.stop_reason(
-        history=history, direction=cfg["direction"], iterations=cfg["iterations"],
-        patience=cfg["patience"], max_consecutive_crashes=cfg["max_consecutive_crashes"],
-        threshold=cfg.get("threshold"), best_score=best["score"] if best else None,
-        threshold_confirmed=confirmed)
-    return {"stopped": reason is not None, "reason": reason}
+    @property
+    def stop(self) -> dict:
+        return decision.stop_of(self.config, self.summary)
+
+    def resolution(self) -> dict | None:
+        """stats.check_resolution of --min-improvement (in metric units,
+        against the current best) for a noisy metric; None otherwise."""
+        if not self.design or self.design.is_exact:
+            return None
+        return stats.check_resolution(self.config.min_improvement.margin(self.best["score"]), self.calibration)
+
+    def margin(self) -> float:
+        """--min-improvement in metric units against the current best; for a
+        noisy metric raised to what the benchmark can resolve."""
+        res = self.resolution()
+        if res is not None:
+            return res["effective_min_effect"]
+        return self.config.min_improvement.margin(self.best["score"]) if self.best else 0.0
+
+    def measurement_done(self, cur: dict | None) -> bool:
+        if cur is None:
+            return False
+        return design_mod.measurement_done(cur["iter"], cur.get("trials", []), self.design,
+                                           baseline_trials=self.config.baseline_trials,
+                                           direction=self.config.direction, min_effect=self.margin())
+
+    def test_of(self, trials: list[dict]) -> stats.Verdict:
+        """The sequential test on `trials` with this run's design and margin."""
+        return design_mod.test_of(trials, self.design, self.config.direction, self.margin())
+
+    def trials_needed(self) -> int:
+        """Trials the current iteration needs at most (for status)."""
+        if self.iteration == 0 or self.design is None:
+            return self.config.baseline_trials
+        return self.design.max_trials()
+
+    def trial_timeout(self) -> float | None:
+        """--trial-timeout-seconds; unset, 10x the slowest baseline trial (at
+        least 60 s) once the baseline exists, so one hanging change cannot
+        stall an overnight run. None during the baseline."""
+        if self.config.trial_timeout_seconds is not None:
+            return self.config.trial_timeout_seconds
+        if not self.design:
+            return None
+        return max(60.0, 10.0 * (self.summary.first.get("slowest_trial_s") or 0.0))
+
+    def phase(self) -> str:
+        """stopped | baseline | propose | measuring | needs_score | decide."""
+        if self.stop["stopped"]:
+            return "stopped"
+        return phase_of(self.current, self.iteration, self.measurement_done(self.current))
 
 
 def phase_of(current: dict | None, iteration: int, done: bool) -> str:
@@ -76,7 +133,10 @@ def phase_of(current: dict | None, iteration: int, done: bool) -> str:
     return "measuring" if current else "propose"
 
 
-def next_step(phase: str, stop: dict, critic: bool = False, runner_up: str | None = None) -> str:
+RUNNING = {"stopped": False}
+
+
+def next_step(phase: str, stop: dict = RUNNING, critic: bool = False, runner_up: str | None = None) -> str:
     """One plain instruction for the model."""
     if stop["stopped"]:
         return f"stop: the run is over ({stop['reason']}); show `{CMD} status --format text` to the user"

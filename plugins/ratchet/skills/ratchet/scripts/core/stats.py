@@ -121,6 +121,7 @@ from dataclasses import asdict, dataclass
 from statistics import StatisticsError
 
 from core import checks
+from core import direction as direction_mod
 from core import looks
 from core import robust
 from core import tdist
@@ -134,7 +135,7 @@ __all__ = [
     "naive_verdict",
 ]
 
-DIRECTIONS = ("min", "max")
+DIRECTIONS = direction_mod.DIRECTIONS
 
 #: Default design of the sequential test (tuned with ``bench/decisions.py``);
 #: the look schedule and alpha spending come from `looks`.
@@ -156,9 +157,7 @@ _MEAN_AD_TO_SD = math.sqrt(math.pi / 2)  # mean |x - median| -> sd for normal da
 # validation helpers
 
 
-def _check_direction(direction: str) -> None:
-    if direction not in DIRECTIONS:
-        raise ValueError(f"direction must be 'min' or 'max', got {direction!r}")
+_check_direction = direction_mod.check
 
 
 def _check_min_effect(min_effect: float) -> float:
@@ -191,7 +190,7 @@ def improvements(pairs, direction: str) -> list[float]:
     for pair in pairs:
         a, b = pair
         a, b = checks.finite_floats((a, b), "pair values")
-        out.append(a - b if direction == "min" else b - a)
+        out.append(direction_mod.gain(direction, a, b))
     return out
 
 
@@ -570,7 +569,7 @@ def naive_verdict(candidate_values, best: float, direction: str, min_effect: flo
     if not xs:
         raise StatisticsError("naive_verdict requires at least one candidate value")
     mean = math.fsum(xs) / len(xs)
-    gain = float(best) - mean if direction == "min" else mean - float(best)
+    gain = direction_mod.gain(direction, float(best), mean)
     if gain > m:
         return True, mean
     return False, float(best)

@@ -1,7 +1,7 @@
 """Blinding for critic mode: the critic sees the valid proposals as X and Y,
 in a random order, with nothing that tells which proposer wrote which.
 
-Pure, except `new_seed()` (randomness from the OS):
+Pure (the seed comes from the caller: `proposals.new_seed`):
 
 - `order_for_seed(seed)` / `blind(valid_slots, seed)`: the judge's order and
   the label -> proposer mapping.
@@ -12,18 +12,12 @@ Pure, except `new_seed()` (randomness from the OS):
 
 from __future__ import annotations
 
-import os
 import random
 import re
 
 SLOTS = ("a", "b")
 LABELS = ("X", "Y")
 HEADLINE_CHARS = 300
-
-
-def new_seed() -> int:
-    """A fresh 64-bit seed from the OS (the one impure helper here)."""
-    return int.from_bytes(os.urandom(8), "big")
 
 
 def order_for_seed(seed: int) -> list[str]:

@@ -14,33 +14,34 @@ step, holds the lock and shapes the answers.
 from __future__ import annotations
 
 import argparse
+import contextlib
 from pathlib import Path
 
-from critic import blinding
-from commands import run as commands
-from shell import context
-from shell import gitops
-from critic import proposals
-from core import runstate as state
-from critic import verdicts
+from commands.common import locked, require_head_at_best
 from core.errors import UsageError, brief
-
-CMD = state.CMD
+from core.runstate import CMD
+from critic import blinding, proposals, verdicts
+from shell import context, gitops
 
 
 # -- helpers ------------------------------------------------------------------
 
-def _open_run(cwd: Path) -> context.Run:
-    """The run, with any interrupted decision finished, still running, and
-    between iterations (no trial of the next one started yet)."""
-    run = commands.resume(context.load(cwd), cwd)
-    commands.require_running(run)
-    if not run.history:
+@contextlib.contextmanager
+def _open_run(cwd: Path):
+    """The run, loaded under the lock with any interrupted decision
+    finished, still running, and between iterations (no trial of the next
+    one started yet)."""
+    with locked(cwd) as run:
+        _require_between_iterations(run)
+        yield run
+
+
+def _require_between_iterations(run: context.Run) -> None:
+    if not run.summary.count:
         raise UsageError(f"measure the baseline first: {CMD} run-trial --all, then {CMD} decide --description baseline")
     if run.current:
         raise UsageError(f"iteration {run.current.get('iter')} is already being measured; "
                          f"finish it ({CMD} status says how) before critic commands")
-    return run
 
 
 def _globs(run: context.Run) -> list[str]:
@@ -51,12 +52,7 @@ def _globs(run: context.Run) -> list[str]:
 def _require_clean(run: context.Run) -> None:
     """HEAD at the best commit and no stray edits: diffs are judged and applied
     against exactly the tree the proposers read."""
-    best = run.best
-    expected = best["sha"] if best else run.meta["start_sha"]
-    head = gitops.head_sha(run.root)
-    if head != expected:
-        raise UsageError(f"HEAD is {str(head)[:10]} but ratchet expects {expected[:10]}; "
-                         "read instructions/reverting.md")
+    require_head_at_best(run)
     dirty = [p for p in gitops.dirty_paths(run.root) if p not in run.exclude_paths()]
     if dirty:
         raise UsageError(f"the working tree has edits ({brief(dirty)}); in critic mode ratchet applies the "
@@ -74,7 +70,7 @@ def _context(run: context.Run) -> dict:
     better = "lower" if cfg.direction == "min" else "higher"
     best = run.best
     history = []
-    for rec in run.history[-8:]:
+    for rec in run.summary.tail:
         avg = rec.get("avg")
         history.append(blinding.redact_identity(
             f"iter {rec.get('iter')}: {rec.get('decision')}"
@@ -114,8 +110,7 @@ OWN_CHANGE = (f"make ONE change yourself as in a normal iteration (mind the reas
 
 def propose(cwd: Path, ns) -> dict:
     """Store one proposer's saved answer as slot a or b, validated now."""
-    with context.load(cwd).store.lock():
-        run = _open_run(cwd)
+    with _open_run(cwd) as run:
         it = run.iteration
         path = (_input_path(cwd, ns.file) if ns.file is not None
                 else proposals.incoming_path(run.store, ns.slot))
@@ -135,8 +130,7 @@ def propose(cwd: Path, ns) -> dict:
 
 def judge_packet(cwd: Path, ns) -> dict:
     """Validate both proposals, blind the valid ones, write the critic's packet."""
-    with context.load(cwd).store.lock():
-        run = _open_run(cwd)
+    with _open_run(cwd) as run:
         _require_clean(run)
         it = run.iteration
         _invalidate_contest(run, it)
@@ -168,8 +162,7 @@ def verdict(cwd: Path, ns) -> dict:
         if ns.confidence is None or ns.reasons is None:
             raise UsageError("--pick needs --confidence and --reasons too")
         obj_path = text = None
-    with context.load(cwd).store.lock():
-        run = _open_run(cwd)
+    with _open_run(cwd) as run:
         it = run.iteration
         st = proposals.load_state(run.store, run.key, it)
         if st is None or not st.get("packet") or st.get("verdict") is not None:
@@ -203,11 +196,10 @@ def verdict(cwd: Path, ns) -> dict:
 
 def runner_up(cwd: Path, ns) -> dict:
     """Apply the previous iteration's runner-up as this iteration's change."""
-    with context.load(cwd).store.lock():
-        run = _open_run(cwd)
+    with _open_run(cwd) as run:
         _require_clean(run)
         it = run.iteration
-        st = proposals.apply_runner_up(run.store, run.key, run.root, it, run.history, _globs(run))
+        st = proposals.apply_runner_up(run.store, run.key, run.root, it, list(run.summary.tail), _globs(run))
     (slot, prop), = st["proposals"].items()
     out = {"iter": it, "from_iter": st["source_iter"], "applied": st["applied"],
            "hypothesis": prop["hypothesis"], "paths": prop["paths"]}

@@ -31,7 +31,7 @@ from pathlib import Path
 
 from shell import gitops
 from shell import store as store_mod
-from critic.blinding import SLOTS, blind, new_seed, one_line, render_packet
+from critic.blinding import SLOTS, blind, one_line, render_packet
 from critic.diffs import parse_proposal
 from core.errors import UsageError
 from critic.gitapply import git_apply, tree_with_diff, validate_diff
@@ -43,14 +43,19 @@ MAX_PROPOSAL_BYTES = 1_000_000
 # Functions below take the repository root and a store.Store (+ the run id,
 # the seal key) rather than a commands.Run, so commands.py can import this
 # module without a cycle. Run-shaped helpers (`record_fields`,
-# `runner_up_hint`) accept any object with .root/.store/.key/.history.
+# `runner_up_hint`) accept a shell.context.Run.
+
+
+def new_seed() -> int:
+    """A fresh 64-bit blinding seed from the OS."""
+    return int.from_bytes(os.urandom(8), "big")
 
 
 # ---- files --------------------------------------------------------------------
 
 def name(iteration: int, suffix: str) -> str:
     """Store-relative name, e.g. name(3, "a.json") -> proposals/iter-0003-a.json."""
-    return f"{PROPOSALS_DIR}/iter-{iteration:04d}-{suffix}"
+    return f"{PROPOSALS_DIR}/{store_mod.Store.label(iteration, suffix)}"
 
 
 def incoming_path(store, what: str) -> Path:
@@ -232,21 +237,21 @@ def critic_record_for(root: Path, store, key: str, cur: dict) -> dict | None:
 
 def record_fields(run, cur: dict) -> dict:
     """Extra results.jsonl fields for the iteration being decided: {"critic": ...}
-    in critic mode, {} otherwise. `run` is a commands.Run."""
+    in critic mode, {} otherwise."""
     rec = critic_record_for(run.root, run.store, run.key, cur)
     return {"critic": rec} if rec is not None else {}
 
 
 def runner_up_hint(run) -> str | None:
     """For status/decide `next`: a short note when a runner-up is waiting and
-    this iteration has not started a contest of its own. `run` is a commands.Run."""
+    this iteration has not started a contest of its own."""
     if run.current:
         return None
-    offer = runner_up_offer(run.history)
+    offer = runner_up_offer(list(run.summary.tail))
     if offer is None:
         return None
     try:
-        if load_state(run.store, run.key, run.history[-1]["iter"] + 1) is not None:
+        if load_state(run.store, run.key, run.iteration) is not None:
             return None
     except store_mod.TamperedState:
         return None

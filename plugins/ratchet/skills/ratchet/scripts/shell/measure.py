@@ -1,6 +1,6 @@
 """Running trials: one trial, an iteration's trials, a confirmation run.
 
-The shell around `interleave` (which side next) and `stats` (when to stop).
+The shell around `core.design` (which side next) and `stats` (when to stop).
 To measure the incumbent, the work tree is switched to the best commit with
 `gitops.show_tree` (HEAD never moves; only files of the two trees change, so
 ignored and untracked files stay) and back to the candidate afterwards.
@@ -17,7 +17,7 @@ import os
 from core import extract
 from shell import gitops
 from shell import fingerprints as integrity
-from core import design as interleave
+from core import design
 from shell import runner
 from core import stats
 
@@ -97,49 +97,51 @@ def heal(run, cur: dict | None) -> bool:
     return False
 
 
-# -- an iteration -------------------------------------------------------------
+# -- trials ---------------------------------------------------------------------
 
-def test_of(run, trials: list[dict], design: dict, min_effect: float):
-    """The sequential test's verdict for the complete pairs in `trials`."""
-    pairs = interleave.complete_pairs(trials)
-    return stats.sequential_verdict(pairs, run.config.direction, min_effect, **interleave.schedule(design))
+def _trial(run, cur: dict, trials: list[dict], side: str, pair: int, kind: str = "trial",
+           allow_question: bool = False) -> dict:
+    """Run trial number len(trials) + 1 of iteration cur["iter"] (the code
+    of `side` is in place) and append its record to `trials`; persist cur.
+    `kind` is "trial" or "confirm" (the confirmation run)."""
+    n = len(trials) + 1
+    env = {"RATCHET_ITERATION": str(cur["iter"]), "RATCHET_TRIAL": str(n), "RATCHET_SIDE": side}
+    if kind == "confirm":
+        env["RATCHET_CONFIRM"] = "1"
+    t = one_trial(run, run.store.label(cur["iter"], kind, n), env, allow_question)
+    rec = {"trial": n, "side": side, "pair": pair, **t}
+    if kind == "confirm":
+        rec = {k: rec[k] for k in ("trial", "side", "pair", "status", "score", "problem")}
+    trials.append(rec)
+    run.store.write_sealed("current.json", cur, run.key)
+    return rec
 
 
-def paired_done(run, trials: list[dict], design: dict, min_effect: float) -> bool:
-    if interleave.b_failed(trials) or interleave.a_crashes(trials) > interleave.MAX_A_CRASHES:
-        return True
-    return test_of(run, trials, design, min_effect).outcome != "continue"
-
-
-def measure_pairs(run, cur: dict, design: dict, min_effect: float, run_all: bool) -> None:
-    """Run interleaved incumbent/candidate trials until the test decides
-    (or one trial, without `run_all`). Ends with the candidate in place."""
+def _interleaved(run, cur: dict, trials: list[dict], a_sha: str, b_sha: str, done, kind: str, run_all: bool) -> None:
+    """Interleaved A/B trials (ABBA pairs, `design.next_trial`) until `done()`
+    (or one trial without `run_all`); ends with the home tree in place."""
     try:
-        while not paired_done(run, cur["trials"], design, min_effect):
-            pair, side = interleave.next_trial(cur["trials"])
-            show(run, cur, cur["base"] if side == "A" else cur["candidate"])
-            n = len(cur["trials"]) + 1
-            t = one_trial(run, f"iter-{cur['iter']:04d}-trial-{n:02d}",
-                          {"RATCHET_ITERATION": str(cur["iter"]), "RATCHET_TRIAL": str(n), "RATCHET_SIDE": side},
-                          allow_question=False)
-            cur["trials"].append({"trial": n, "side": side, "pair": pair, **t})
-            run.store.write_sealed("current.json", cur, run.key)
+        while not done():
+            pair, side = design.next_trial(trials)
+            show(run, cur, a_sha if side == "A" else b_sha)
+            _trial(run, cur, trials, side, pair, kind)
             if not run_all:
                 break
     finally:
         show(run, cur, cur["home"])
 
 
-def measure_plain(run, cur: dict, run_all: bool) -> None:
-    """Trials of the candidate alone (baseline, or a deterministic metric),
-    stopping at the first crash or question."""
+def measure(run, cur: dict, run_all: bool) -> None:
+    """The iteration's trials as its design asks: the candidate alone (the
+    baseline, a deterministic metric; stopping at the first crash or
+    question), or interleaved incumbent/candidate pairs until the test
+    decides."""
+    if cur["iter"] > 0 and run.design.is_paired:
+        _interleaved(run, cur, cur["trials"], cur["base"], cur["candidate"],
+                     lambda: run.measurement_done(cur), "trial", run_all)
+        return
     while not run.measurement_done(cur) and all(t["status"] == "ok" for t in cur["trials"]):
-        n = len(cur["trials"]) + 1
-        t = one_trial(run, f"iter-{cur['iter']:04d}-trial-{n:02d}",
-                      {"RATCHET_ITERATION": str(cur["iter"]), "RATCHET_TRIAL": str(n), "RATCHET_SIDE": "B"},
-                      allow_question=True)
-        cur["trials"].append({"trial": n, "side": "B", "pair": n - 1, **t})
-        run.store.write_sealed("current.json", cur, run.key)
+        _trial(run, cur, cur["trials"], "B", len(cur["trials"]), allow_question=True)
         if not run_all:
             break
 
@@ -150,26 +152,19 @@ def confirm(run, cur: dict, a_sha: str, b_sha: str, pairs: int) -> dict:
     """Measure `a_sha` (the original baseline) against `b_sha` (the final
     best) in `pairs` interleaved pairs; return stats.confirm's dict plus the
     shas and trial count, or {"error": ...} when the benchmark kept crashing.
-    Trials persist in cur["confirm"], so an interrupted run continues."""
+    Trials persist in cur["confirm"], so an interrupted run continues. A
+    crash abandons its pair (see design.next_trial), whichever side it hit."""
     box = cur.setdefault("confirm", {"a": a_sha, "b": b_sha, "trials": []})
     trials = box["trials"]
-    try:
-        while len(interleave.complete_pairs(trials)) < pairs:
-            if sum(1 for t in trials if t["status"] != "ok") > pairs:
-                return {"error": "the benchmark crashed too often during the confirmation run",
-                        "a_sha": a_sha, "b_sha": b_sha}
-            pair, side = interleave.next_trial(trials)
-            show(run, cur, a_sha if side == "A" else b_sha)
-            n = len(trials) + 1
-            t = one_trial(run, f"iter-{cur['iter']:04d}-confirm-{n:02d}",
-                          {"RATCHET_ITERATION": str(cur["iter"]), "RATCHET_TRIAL": str(n),
-                           "RATCHET_SIDE": side, "RATCHET_CONFIRM": "1"}, allow_question=False)
-            # a crash abandons its pair (see interleave.next_trial), whichever side it hit
-            trials.append({"trial": n, "side": side, "pair": pair, "status": t["status"],
-                           "score": t["score"], "problem": t["problem"]})
-            run.store.write_sealed("current.json", cur, run.key)
-    finally:
-        show(run, cur, cur["home"])
-    done = interleave.complete_pairs(trials)
+
+    def crashed_too_often() -> bool:
+        return sum(1 for t in trials if t["status"] != "ok") > pairs
+
+    _interleaved(run, cur, trials, a_sha, b_sha,
+                 lambda: len(design.complete_pairs(trials)) >= pairs or crashed_too_often(), "confirm", True)
+    if crashed_too_often() and len(design.complete_pairs(trials)) < pairs:
+        return {"error": "the benchmark crashed too often during the confirmation run",
+                "a_sha": a_sha, "b_sha": b_sha}
+    done = design.complete_pairs(trials)
     result = stats.confirm([a for a, _ in done], [b for _, b in done], run.config.direction)
     return {**result, "a_sha": a_sha, "b_sha": b_sha, "trials": len(trials)}

@@ -3,6 +3,7 @@
 Layout (at the repository root):
     config.json        run config + run_id + start commit + fingerprints (sealed)
     results.jsonl      one record per finalized iteration (hash-chained)
+    head.json          the log's summary and the file identity it was verified at (sealed)
     current.json       the iteration in progress (sealed)
     reports/           iter-NNNN-trial-NN.txt (+ .err), iter-NNNN-guard.txt
     patches/           iter-NNNN.diff of every reverted attempt
@@ -21,18 +22,87 @@ import fcntl
 import json
 import os
 import shutil
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from core.errors import UsageError
+from core.history import Summary, fold
 from core.seals import broken_links, chain, sealed, verify_seal
 
 DIRNAME = ".ratchet"
-RUN_FILES = ("config.json", "results.jsonl", "current.json", "reports", "patches", "proposals",
+HEAD = "head.json"
+RUN_FILES = ("config.json", "results.jsonl", HEAD, "current.json", "reports", "patches", "proposals",
              "results.torn")
+
+
+class Busy(UsageError):
+    """Another ratchet command holds the writers' lock."""
 
 
 class TamperedState(Exception):
     """A sealed state file does not verify: edited outside ratchet."""
+
+
+@dataclass(frozen=True)
+class Log:
+    """The results log as loaded: its verified summary, whether it ended in a
+    torn line, and whether it was edited outside ratchet."""
+
+    summary: Summary
+    torn: bool
+    edited: bool
+
+
+def _file_id(st: os.stat_result) -> tuple[int, int, int]:
+    return (st.st_size, st.st_ino, st.st_mtime_ns)
+
+
+def _fold_from(path: Path, offset: int, link: str, summary: Summary) -> tuple[Summary, bool] | None:
+    """(summary, torn) with the records after byte `offset` folded in, when
+    they chain on from `link`; None when they do not."""
+    with open(path, "rb") as fh:
+        fh.seek(offset)
+        lines = fh.read().split(b"\n")
+    prev = link
+    for raw in lines[:-1]:
+        if not raw.strip():
+            continue
+        try:
+            rec = json.loads(raw)
+        except ValueError:
+            return None
+        if not isinstance(rec, dict) or rec.get("chain") != chain(prev, rec):
+            return None
+        prev = rec["chain"]
+        summary = fold(summary, rec)
+    return summary, lines[-1] != b""
+
+
+def _last_link(path: Path, key: str) -> str:
+    """The chain value of the log's last complete line (`key` when there is
+    none), read from the end of the file."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return key
+    block, data = 1 << 16, b""
+    with open(path, "rb") as fh:
+        end = size
+        while True:
+            start = max(0, end - block)
+            fh.seek(start)
+            data = fh.read(end - start) + data
+            lines = [ln for ln in data.split(b"\n") if ln.strip()]
+            if len(lines) >= 2 or start == 0:
+                break
+            end, block = start, block * 2
+    if not lines:
+        return key
+    try:
+        return json.loads(lines[-1])["chain"]
+    except (ValueError, KeyError, TypeError):
+        raise TamperedState("the last line of .ratchet/results.jsonl is not a ratchet record") from None
 
 
 def atomic_write(path: Path, data: bytes) -> None:
@@ -75,6 +145,26 @@ class Store:
         reports = self.path("reports")
         reports.mkdir(parents=True, exist_ok=True)
         return {ext: reports / f"{name}.{ext}" for ext in ("txt", "log", "err")}
+
+    @staticmethod
+    def label(iteration: int, what: str = "", n: int | None = None) -> str:
+        """The one naming scheme of per-iteration files and refs:
+        label(3) -> iter-0003, label(3, "trial", 2) -> iter-0003-trial-02,
+        label(3, "guard") -> iter-0003-guard."""
+        out = f"iter-{iteration:04d}"
+        if what:
+            out += f"-{what}"
+        return out if n is None else f"{out}-{n:02d}"
+
+    def patch_path(self, iteration: int) -> Path:
+        """patches/iter-NNNN.diff (creates patches/)."""
+        self.path("patches").mkdir(exist_ok=True)
+        return self.path("patches", f"{self.label(iteration)}.diff")
+
+    @classmethod
+    def attempt_ref(cls, run_id: str, iteration: int) -> str:
+        """Where a reverted attempt is saved: refs/ratchet/<run_id>/iter-NNNN."""
+        return f"refs/ratchet/{run_id}/{cls.label(iteration)}"
 
     def rel(self, path: Path) -> str:
         return path.relative_to(self.root).as_posix()
@@ -141,12 +231,68 @@ class Store:
     def verify_results(self, records: list[dict], key: str) -> list[int]:
         return broken_links(records, key)
 
-    def append_result(self, record: dict, key: str) -> dict:
-        """Link `record` to the log's last record and append it durably."""
+    def load_log(self, key: str) -> "Log":
+        """The log's summary, verified at a cost independent of its length.
+
+        `head.json` (sealed) holds the summary of the log as ratchet last
+        wrote it, with the file's size, inode and modification time (set by
+        ratchet to a value derived from the last link, so another writer
+        cannot land on it by chance). Unchanged file: the summary is used as
+        is. Grown file (a crash between an append and the head write): only
+        the new records are read, verified against the head's link and
+        folded in. Anything else (edited, truncated, no head yet): the whole
+        log is read and verified; when it does not verify the summary is the
+        head's, so a forged record never becomes the reported best."""
+        head = self._read_head(key)
+        path = self.path("results.jsonl")
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            st = None
+        if head and st and head["file"] and list(_file_id(st)) == head["file"]:
+            return Log(Summary.from_dict(head["summary"]), torn=False, edited=False)
+        if head and st and head["file"] and st.st_size > head["file"][0] and st.st_ino == head["file"][1]:
+            grown = _fold_from(path, head["file"][0], head["chain"], Summary.from_dict(head["summary"]))
+            if grown is not None:
+                return Log(grown[0], grown[1], False)
+        records, torn = self.read_results()
+        if broken_links(records, key):
+            return Log(Summary.from_dict(head["summary"]) if head else Summary.of(records), torn, True)
+        if head and not records and head["summary"]["count"]:
+            return Log(Summary.from_dict(head["summary"]), torn, True)  # the log was deleted
+        return Log(Summary.of(records), torn, False)
+
+    def _read_head(self, key: str) -> dict | None:
+        try:
+            head = self.read_sealed(HEAD, key)
+        except TamperedState:
+            return None
+        return head if head and isinstance(head.get("summary"), dict) else None
+
+    def _write_head(self, key: str, summary: Summary, link: str, trusted: bool) -> None:
+        """Record the summary in head.json. `trusted`: the log verified, so
+        stamp results.jsonl with a modification time derived from `link` and
+        record the file's identity; otherwise leave it out, so every load
+        verifies the whole log again (and keeps reporting the edit)."""
+        path = self.path("results.jsonl")
+        file_id = None
+        if trusted:
+            now = time.time_ns() // 1_000_000_000 * 1_000_000_000
+            os.utime(path, ns=(now, now + int(link[:8], 16) % 1_000_000_000))
+            file_id = list(_file_id(path.stat()))
+        self.write_sealed(HEAD, {"file": file_id, "chain": link, "summary": summary.to_dict()}, key)
+
+    def append_result(self, record: dict, key: str, summary: Summary | None = None,
+                      trusted: bool = True) -> dict:
+        """Link `record` to the log's last record, append it durably and
+        update head.json. `summary` is the log's summary before the append
+        (folded from the whole log when not given); `trusted` is False when
+        the log was found edited (see `_write_head`)."""
         path = self.path("results.jsonl")
         self._set_aside_torn_tail(path)
-        records, _ = self.read_results()
-        prev = records[-1]["chain"] if records else key
+        if summary is None:
+            summary = Summary.of(self.read_results()[0])
+        prev = _last_link(path, key)
         record = {k: v for k, v in record.items() if k != "chain"}
         record["chain"] = chain(prev, record)
         line = json.dumps(record, sort_keys=True, ensure_ascii=False) + "\n"
@@ -154,6 +300,7 @@ class Store:
             fh.write(line)
             fh.flush()
             os.fsync(fh.fileno())
+        self._write_head(key, fold(summary, record), record["chain"], trusted)
         return record
 
     def _set_aside_torn_tail(self, path: Path) -> None:
@@ -200,7 +347,7 @@ class Store:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "?"
-                raise UsageError(f"another ratchet command is running in this repository (pid {holder}); "
+                raise Busy(f"another ratchet command is running in this repository (pid {holder}); "
                                  "wait for it to finish") from None
             os.ftruncate(fd, 0)
             os.pwrite(fd, str(os.getpid()).encode(), 0)

@@ -620,7 +620,7 @@ class CrashRecovery(RepoTestCase):
 
     def crash_decide_at(self, target: str):
         """Run decide in-process and kill it right after `target` runs."""
-        from commands import run as commands
+        import commands
         from shell import gitops
         from shell import store
 
@@ -664,7 +664,7 @@ class CrashRecovery(RepoTestCase):
         self.write("work.py", "N = 5000\n")
         self.write("new.py", "x = 1\n")
         self.ok("run-trial", "--all")
-        from commands import run as commands
+        import commands
         from shell import gitops
         with mock.patch.object(gitops, "restore", side_effect=KeyboardInterrupt), \
                 self.assertRaises(KeyboardInterrupt):

@@ -14,7 +14,7 @@ import unittest
 from pathlib import Path
 from unittest import mock
 
-from commands import run as commands
+import commands
 from shell import context
 from critic import commands as critic
 from critic import blinding

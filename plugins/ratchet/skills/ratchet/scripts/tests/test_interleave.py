@@ -1,6 +1,6 @@
 import unittest
 
-from core import design as interleave
+from core import design as interleave  # noqa: the module was interleave.py
 from core.decision import judge_paired
 
 
@@ -37,18 +37,18 @@ class Order(unittest.TestCase):
 
 class Design(unittest.TestCase):
     def test_deterministic_metric_gets_the_exact_design(self):
-        self.assertEqual(interleave.design_of({"deterministic": True}, None, 30), {"kind": "exact", "trials": 1})
-        self.assertEqual(interleave.design_of({"deterministic": True}, 3, 30)["trials"], 3)
+        self.assertEqual(interleave.choose({"deterministic": True}, None, 30).to_dict(), {"kind": "exact", "trials": 1})
+        self.assertEqual(interleave.choose({"deterministic": True}, 3, 30).to_dict()["trials"], 3)
 
     def test_noisy_metric_with_trials_is_fixed_and_without_is_sequential(self):
-        fixed = interleave.design_of({"deterministic": False}, 6, 30)
+        fixed = interleave.choose({"deterministic": False}, 6, 30).to_dict()
         self.assertEqual((fixed["kind"], fixed["min_pairs"], fixed["max_pairs"]), ("fixed", 6, 6))
-        self.assertEqual(interleave.schedule(fixed), {"min_pairs": 6, "max_pairs": 6, "look_every": 1})
-        seq = interleave.design_of({"deterministic": False}, None, 12)
+        self.assertEqual(interleave.Design.from_dict(fixed).schedule(), {"min_pairs": 6, "max_pairs": 6, "look_every": 1})
+        seq = interleave.choose({"deterministic": False}, None, 12).to_dict()
         self.assertEqual((seq["kind"], seq["max_pairs"]), ("sequential", 12))
 
     def test_fixed_design_needs_two_pairs_at_least(self):
-        self.assertEqual(interleave.design_of({"deterministic": False}, 1, 30)["max_pairs"], 2)
+        self.assertEqual(interleave.choose({"deterministic": False}, 1, 30).to_dict()["max_pairs"], 2)
 
 
 class BaselineCalibration(unittest.TestCase):

@@ -1,41 +1,41 @@
-"""What a run looks like from outside: the `status` answer for the model,
-the table for people, and the small views other answers embed. Reads only.
+"""What a run looks like from outside: the `status` answer for the model and
+the table for people. Pure over a `core.runstate.RunState` (and, for the
+table, the full history the caller read).
 """
 
 from __future__ import annotations
 
-from core import decision
-from critic import proposals
-from core import runstate as state
-from shell.context import Run
+from core.direction import gain
+from core.history import Summary
+from core.runstate import RunState, next_step, summarize
 
 RECENT = 5
 
 
-def status_dict(run: Run) -> dict:
+def status_dict(run: RunState, runner_up: str | None = None) -> dict:
+    """The `status` answer. `runner_up`: critic mode's hint for `next`."""
     cfg = run.config
-    stop = state.stop_of(run.meta["config"], run.history)
-    phase = "stopped" if stop["stopped"] else state.phase_of(run.current, run.iteration,
-                                                              run.measurement_done(run.current))
+    stop = run.stop
+    phase = run.phase()
     trials = (run.current or {}).get("trials", [])
-    baseline = run.history[0] if run.history and run.history[0].get("decision") == "baseline" else None
+    baseline = run.summary.baseline
+    design = run.design
     out = {
         "run_id": run.key, "branch": run.meta.get("branch"), "iter": run.iteration, "phase": phase,
-        "trials": {"done": len(trials), "needed": run.trials_needed(run.current)},
+        "trials": {"done": len(trials), "needed": run.trials_needed()},
         "baseline": {"score": baseline["avg"], "sha": baseline["sha"]} if baseline else None,
-        "best": run.best, "design": (run.design or {}).get("kind"), "trial_timeout_s": run.trial_timeout(),
-        "recent": [state.summarize(r) for r in run.history[-RECENT:]],
-        "stop": stop, "total": total(run.history, cfg.direction), "instructions": cfg.instructions,
+        "best": run.best, "design": design.kind if design else None, "trial_timeout_s": run.trial_timeout(),
+        "recent": [summarize(r) for r in run.summary.tail[-RECENT:]],
+        "stop": stop, "total": total(run.summary, cfg.direction), "instructions": cfg.instructions,
         "warnings": warnings(run),
-        "next": state.next_step(phase, stop, cfg.critic,
-                                proposals.runner_up_hint(run)),
+        "next": next_step(phase, stop, cfg.critic, runner_up),
     }
     if run.current and run.current.get("hypothesis"):
         out["hypothesis"] = run.current["hypothesis"]
     return out
 
 
-def warnings(run: Run) -> list[str]:
+def warnings(run: RunState) -> list[str]:
     out = list(run.tampered)
     if run.torn:
         out.append("results.jsonl ended in a torn line (interrupted write); it was ignored")
@@ -45,30 +45,29 @@ def warnings(run: Run) -> list[str]:
     return out
 
 
-def total(history: list[dict], direction: str) -> dict | None:
+def total(summary: Summary, direction: str) -> dict | None:
     """Baseline to best: from the confirmation run when there is one (noisy
     metric, with a 95% interval), else the exact difference (deterministic
     metric). None before the baseline or for a noisy run not yet confirmed."""
-    best = state.best_of(history)
-    design = state.design_of(history)
+    best, base = summary.best, summary.baseline
+    design = (base or {}).get("design")
     if not best or not design:
         return None
-    conf = state.confirmation_of(history)
+    conf = summary.current_confirmation
     if conf and "gain" in conf:
         keys = ("gain", "gain_low", "gain_high", "relative_gain", "relative_low", "relative_high", "n_pairs")
         return {"source": "confirmation", **{k: conf.get(k) for k in keys}}
     if design["kind"] == "exact":
-        base = history[0]["avg"]
-        gain = decision.gain(direction, base, best["score"])
-        return {"source": "exact", "gain": gain, "relative_gain": gain / abs(base) if base else None}
+        g = gain(direction, base["avg"], best["score"])
+        return {"source": "exact", "gain": g, "relative_gain": g / abs(base["avg"]) if base["avg"] else None}
     return None
 
 
-def status_text(run: Run) -> str:
-    """A table for people: every iteration, then the run's state."""
+def status_text(run: RunState, history: list[dict]) -> str:
+    """A table for people: every iteration of `history`, then the run's state."""
     st = status_dict(run)
     rows = [("iter", "decision", "mean", "delta", "kept", "description")]
-    for r in run.history:
+    for r in history:
         delta = r.get("delta")
         rows.append((str(r["iter"]), r["decision"], _fmt(r.get("avg")),
                      "" if delta is None else f"{delta:+.4g}", "yes" if r.get("kept") else "no",
@@ -83,13 +82,13 @@ def status_text(run: Run) -> str:
     if best and base:
         lines.append(f"baseline {_fmt(base['score'])} -> best {_fmt(best['score'])} "
                      f"(iter {best['iter']}, {str(best['sha'])[:10]})")
-    total = st["total"]
-    if total and total["source"] == "confirmation":
-        rel = total.get("relative_gain")
-        pct = "" if rel is None else (f", {100 * rel:+.3g}% [{100 * total['relative_low']:+.3g}%, "
-                                      f"{100 * total['relative_high']:+.3g}%]")
-        lines.append(f"confirmed gain {total['gain']:+.4g} [{total['gain_low']:+.4g}, {total['gain_high']:+.4g}] "
-                     f"(95%, baseline vs best re-measured in {total['n_pairs']} interleaved pairs{pct})")
+    tot = st["total"]
+    if tot and tot["source"] == "confirmation":
+        rel = tot.get("relative_gain")
+        pct = "" if rel is None else (f", {100 * rel:+.3g}% [{100 * tot['relative_low']:+.3g}%, "
+                                      f"{100 * tot['relative_high']:+.3g}%]")
+        lines.append(f"confirmed gain {tot['gain']:+.4g} [{tot['gain_low']:+.4g}, {tot['gain_high']:+.4g}] "
+                     f"(95%, baseline vs best re-measured in {tot['n_pairs']} interleaved pairs{pct})")
     if st["design"]:
         lines.append(f"design: {st['design']}")
     stop = st["stop"]
@@ -100,16 +99,3 @@ def status_text(run: Run) -> str:
 
 def _fmt(x) -> str:
     return "" if x is None else f"{x:.6g}"
-
-
-def test_view(test: dict) -> dict:
-    return {k: test[k] for k in ("outcome", "effect", "ci_low", "ci_high", "p_value", "n_pairs", "reason")}
-
-
-def trial_view(t: dict) -> dict:
-    view = {k: t[k] for k in ("trial", "status", "score", "exit_code", "duration_s")}
-    if t.get("side") == "A":
-        view["side"] = "A"
-    if t["status"] != "ok":
-        view.update(problem=t.get("problem", ""), report=t["report"], log=t.get("log"))
-    return view

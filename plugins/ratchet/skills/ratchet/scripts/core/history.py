@@ -1,0 +1,98 @@
+"""What the results log says, folded into a summary of bounded size. Pure.
+
+Every command needs a few facts from the history (the baseline, the best,
+the latest confirmation, how many iterations ran, the trailing runs of
+crashes and of iterations without a keep, the last few records), never the
+whole log. `fold(summary, record)` adds one record; `Summary.of(records)`
+folds a whole list. The store keeps the summary of the verified log in a
+sealed file, so a command reads O(1) records, not the whole history.
+
+Records are results.jsonl dicts (`iter`, `decision`, `kept`, `avg`, `sha`,
+...; the baseline also holds `calibration` and `design`, a record may hold a
+`confirmation`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+
+LOG_EDITED = "results.jsonl was edited outside ratchet"
+TAIL = 8  # last records kept (light) in the summary: `recent`, critic context, runner-up
+HEAVY = ("trials", "trial_scores", "incumbent_scores")
+
+
+def light(rec: dict) -> dict:
+    """`rec` without its per-trial lists (they dominate a record's size)."""
+    return {k: v for k, v in rec.items() if k not in HEAVY}
+
+
+def _baseline_view(rec: dict) -> dict:
+    out = light(rec)
+    out["slowest_trial_s"] = max(((t.get("duration_s") or 0.0) for t in rec.get("trials", [])), default=0.0)
+    return out
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The folded log. `first` is record 0 (light, plus `slowest_trial_s`);
+    `best` is {score, sha, iter} of the last kept record; `confirmation` the
+    latest record's confirmation run; `tail` the last `TAIL` light records."""
+
+    count: int = 0
+    first: dict | None = None
+    best: dict | None = None
+    confirmation: dict | None = None
+    iterations_done: int = 0      # records after the baseline
+    trailing_crashes: int = 0     # crashes in a row at the end (baseline excluded)
+    trailing_not_kept: int = 0    # iterations in a row without a keep (baseline excluded)
+    tail: tuple = field(default_factory=tuple)
+
+    @classmethod
+    def of(cls, records: list[dict]) -> "Summary":
+        s = cls()
+        for rec in records:
+            s = fold(s, rec)
+        return s
+
+    @property
+    def last(self) -> dict | None:
+        return self.tail[-1] if self.tail else None
+
+    @property
+    def next_iteration(self) -> int:
+        return self.last["iter"] + 1 if self.last else 0
+
+    @property
+    def baseline(self) -> dict | None:
+        """Record 0 when it is a measured baseline."""
+        return self.first if self.first and self.first.get("decision") == "baseline" else None
+
+    @property
+    def current_confirmation(self) -> dict | None:
+        """The latest confirmation run, if it measured the current best."""
+        conf = self.confirmation
+        return conf if conf and self.best and conf.get("b_sha") == self.best["sha"] else None
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "tail": list(self.tail)}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Summary":
+        return cls(**{**d, "tail": tuple(d.get("tail", ()))})
+
+
+def fold(s: Summary, rec: dict) -> Summary:
+    """`s` with `rec` appended."""
+    after_baseline = rec.get("iter", 0) != 0
+    kept = bool(rec.get("kept"))
+    return replace(
+        s,
+        count=s.count + 1,
+        first=s.first if s.count else _baseline_view(rec),
+        best={"score": rec.get("avg"), "sha": rec.get("sha"), "iter": rec.get("iter")} if kept else s.best,
+        confirmation=rec.get("confirmation") or s.confirmation,
+        iterations_done=s.iterations_done + after_baseline,
+        trailing_crashes=s.trailing_crashes + 1 if after_baseline and rec.get("decision") == "crash" else 0,
+        trailing_not_kept=s.trailing_not_kept + 1 if after_baseline and not kept else 0,
+        tail=(s.tail + (light(rec),))[-TAIL:],
+    )
