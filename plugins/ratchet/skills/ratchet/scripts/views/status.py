@@ -5,6 +5,7 @@ table, the full history the caller read).
 
 from __future__ import annotations
 
+from core.design import Design
 from core.direction import gain
 from core.history import Summary
 from core.runstate import RunState, next_step, summarize
@@ -50,14 +51,14 @@ def total(summary: Summary, direction: str) -> dict | None:
     metric, with a 95% interval), else the exact difference (deterministic
     metric). None before the baseline or for a noisy run not yet confirmed."""
     best, base = summary.best, summary.baseline
-    design = (base or {}).get("design")
+    design = Design.from_dict((base or {}).get("design"))
     if not best or not design:
         return None
     conf = summary.current_confirmation
     if conf and "gain" in conf:
         keys = ("gain", "gain_low", "gain_high", "relative_gain", "relative_low", "relative_high", "n_pairs")
         return {"source": "confirmation", **{k: conf.get(k) for k in keys}}
-    if design["kind"] == "exact":
+    if design.is_exact:
         g = gain(direction, base["avg"], best["score"])
         return {"source": "exact", "gain": g, "relative_gain": g / abs(base["avg"]) if base["avg"] else None}
     return None
