@@ -14,12 +14,12 @@ elif o.get("test") and o["test"]["effect"] is not None and not o["trials"]:
     print(f"  -> {o['pairs']} interleaved pairs: {t['outcome']}, effect {t['effect']:+.6f} "
           f"[{t['ci_low']:+.6f}, {t['ci_high']:+.6f}], p={t['p_value']:.2g}")
 elif isinstance(o.get("trials"), list):
-    scores = sorted(t["score"] for t in o["trials"] if t["status"] == "ok")
     failed = [f"{t['status']} ({t.get('problem', '')})" for t in o["trials"] if t["status"] != "ok"]
-    if len(scores) > 5:
-        shown = [f"{len(scores)} runs from {scores[0]:.6f} to {scores[-1]:.6f}"]
+    if o.get("scores"):  # many runs: ratchet summarizes them
+        s = o["scores"]
+        shown = [f"{s['n']} runs from {s['min']:.6f} to {s['max']:.6f}"]
     else:
-        shown = [f"{x:.6f}" for x in scores]
+        shown = [f"{t['score']:.6f}" for t in o["trials"] if t["status"] == "ok"]
     print("  -> trials: " + ", ".join(shown + failed))
 else:
     print(f"  -> run {o.get('run_id')} on branch {o.get('branch')}, warnings: {o.get('warnings')}")

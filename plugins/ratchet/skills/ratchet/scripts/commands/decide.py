@@ -109,18 +109,22 @@ def decide(cwd: Path, description: str) -> dict:
 
 
 def _answer(run: Run, record: dict) -> dict:
-    """What the model reads after a decision (the test's reason is the
-    answer's `reason`: not repeated)."""
+    """What the model reads after a decision. run-trial's answer already
+    showed the test; this adds its interval to `delta` (the effect) and
+    nothing twice."""
     stop = run.stop
     runner_up = runner_up_hint(run) if not stop["stopped"] else None
     out = {
         "iter": record["iter"], "decision": record["decision"], "kept": record["kept"],
         "avg": record["avg"], "delta": record["delta"], "reason": record["reason"],
-        "best": run.best, "stop": stop, "instructions": run.config.instructions,
+        "best": run.best, "stop": stop,
         "next": next_step(phase_of(None, run.iteration, False), stop, run.config.critic, runner_up),
     }
-    if record.get("test"):
-        out["test"] = answer.test_view(record["test"], with_reason=False)
+    if run.config.instructions:
+        out["instructions"] = run.config.instructions
+    test = record.get("test")
+    if test and test.get("ci_low") is not None:
+        out["interval"] = answer.rounded([test["ci_low"], test["ci_high"]], answer.STAT_DIGITS)
     if record.get("calibration"):
         cal = record["calibration"]
         out["calibration"] = {"design": record["design"]["kind"], "deterministic": cal["deterministic"],

@@ -26,11 +26,13 @@ def rounded(obj, digits: int = DIGITS):
     return obj
 
 
-def test_view(test: dict, with_reason: bool = True) -> dict:
-    """The sequential test's numbers (`reason` left out where the answer
-    already carries it)."""
-    keys = ("outcome", "effect", "ci_low", "ci_high", "p_value", "n_pairs") + (("reason",) if with_reason else ())
-    return {k: test[k] for k in keys}
+STAT_DIGITS = 4  # an effect or an interval bound: its 5th digit is far inside the interval's own noise
+
+
+def test_view(test: dict) -> dict:
+    """The sequential test's numbers, to the digits that matter."""
+    out = {k: test[k] for k in ("outcome", "effect", "ci_low", "ci_high", "p_value", "n_pairs", "reason")}
+    return {k: rounded(v, STAT_DIGITS) if k != "n_pairs" else v for k, v in out.items()}
 
 
 def trial_view(t: dict) -> dict:
