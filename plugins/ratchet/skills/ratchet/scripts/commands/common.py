@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from core.errors import UsageError
-from core.history import LOG_EDITED, fold
+from core.history import LOG_EDITED, STATE_EDITS, fold
 from shell import fingerprints, gitops, measure
 from shell.context import Run, load
 from shell.store import Store
@@ -99,7 +99,7 @@ def finish_pending(run: Run, pending: dict) -> tuple[dict, Run]:
         summary = fold(summary, record)
     run.store.clear("current.json")
     return record, replace(run, summary=summary, current=None,
-                           tampered=[p for p in run.tampered if p == LOG_EDITED])
+                           tampered=[p for p in run.tampered if p in STATE_EDITS])
 
 
 def resume(run: Run, cwd: Path) -> Run:

@@ -11,7 +11,7 @@ from core.config import build_parser, config_from_namespace
 from core.errors import UsageError, brief
 from core.runstate import next_step
 from shell import gitops
-from shell.store import Store, TamperedState
+from shell.store import CONFIG_COPY, Store, TamperedState
 
 
 def init(argv: list[str], cwd: Path) -> dict:
@@ -66,6 +66,7 @@ def init(argv: list[str], cwd: Path) -> dict:
             "start_branch": start_branch, "branch": branch, "workdir": workdir,
             "protected": fingerprint(root, cfg.protect), "created": now(),
         }
+        store.write_sealed(CONFIG_COPY, meta, run_id)
         store.write_sealed("config.json", meta, run_id)
     warnings = []
     if not cfg.protect:

@@ -31,7 +31,7 @@ from core import stats
 from core.config import Config
 from core.design import Design
 from core.direction import crossed, gain
-from core.history import LOG_EDITED, Summary, fold
+from core.history import STATE_EDITS, Summary, fold
 
 __all__ = ["KEPT", "DECISIONS", "gain", "crossed", "classify", "Verdict", "judge", "judge_paired",
            "apply_guard", "stop_reason", "stop_of", "Facts", "Outcome", "decide", "judge_confirmation",
@@ -191,7 +191,8 @@ class Facts:
     noisy metric. `candidate`: the measured snapshot (None when flagged before
     any trial); `final`: the tree at decide time (`final_differs`: its tree
     is not the candidate's). `unrestorable`: protected files a revert cannot
-    put back (git-ignored ones). `guard`: the guard's outcome once it ran.
+    put back (git-ignored ones); edited state files (`STATE_EDITS`) are
+    unrecoverable too. `guard`: the guard's outcome once it ran.
     `extra`: mode-specific record fields (critic mode)."""
 
     iteration: int
@@ -286,7 +287,7 @@ def _record(f: Facts, v: Verdict) -> dict:
     if f.candidate and f.final_differs:
         rec["final_sha"] = f.final  # what the tree held at decide time, kept for audit
     if v.decision == "integrity_violation":
-        unrecoverable = list(f.unrestorable) + [p for p in f.integrity_problems if p == LOG_EDITED]
+        unrecoverable = list(f.unrestorable) + [p for p in f.integrity_problems if p in STATE_EDITS]
         if unrecoverable:
             rec["unrecoverable"] = unrecoverable
     return rec

@@ -17,6 +17,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, replace
 
 LOG_EDITED = "results.jsonl was edited outside ratchet"
+CONFIG_EDITED = "config.json was edited outside ratchet (the run goes on from its sealed copy, config.bak.json)"
+STATE_EDITS = (LOG_EDITED, CONFIG_EDITED)  # found while loading; a run cannot be trusted to go on after them
 TAIL = 8  # last records kept (light) in the summary: `recent`, critic context, runner-up
 HEAVY = ("trials", "trial_scores", "incumbent_scores")
 

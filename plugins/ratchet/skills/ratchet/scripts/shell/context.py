@@ -18,10 +18,10 @@ from pathlib import Path
 from core import seals
 from core.config import Config
 from core.errors import UsageError
-from core.history import LOG_EDITED
+from core.history import CONFIG_EDITED, LOG_EDITED
 from core.runstate import RunState
 from shell import gitops
-from shell.store import Store, TamperedState
+from shell.store import CONFIG_COPY, Store, TamperedState
 
 __all__ = ["LOG_EDITED", "Run", "load"]
 
@@ -58,17 +58,25 @@ class Run(RunState):
         return list(self.excluded)
 
 
+def _meta(store: Store, name: str = "config.json") -> dict | None:
+    """A sealed config file's content, None when absent or not verifying."""
+    try:
+        meta = store.read_sealed(name, None)
+    except TamperedState:
+        return None
+    return meta if meta and seals.verify_seal(meta, str(meta.get("run_id", ""))) else None
+
+
 def load(cwd: Path) -> Run:
     """The run in the repository around `cwd`. UsageError when there is none."""
     root = gitops.repo_root(cwd)
     store = Store(root)
     if not store.exists():
         raise UsageError("no ratchet run in this repository; start one with ratchet.py init ...")
-    try:
-        meta = store.read_sealed("config.json", None)
-    except TamperedState:
-        meta = {}
-    if not seals.verify_seal(meta, meta.get("run_id", "")):
+    meta, tampered = _meta(store), []
+    if meta is None:
+        meta, tampered = _meta(store, CONFIG_COPY), [CONFIG_EDITED]
+    if meta is None:
         raise UsageError(".ratchet/config.json was edited outside ratchet; restore it or start a new run with init")
     key = meta["run_id"]
     try:
@@ -76,7 +84,7 @@ def load(cwd: Path) -> Run:
     except TamperedState as exc:
         raise UsageError(f"{exc}: the log was edited outside ratchet and cannot be read; "
                          "start a new run with init (this one is archived)") from None
-    tampered = [LOG_EDITED] if log.edited else []
+    tampered += [LOG_EDITED] if log.edited else []
     try:
         current = store.read_sealed("current.json", key)
     except TamperedState as exc:

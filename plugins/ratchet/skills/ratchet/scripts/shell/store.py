@@ -2,6 +2,7 @@
 
 Layout (at the repository root):
     config.json        run config + run_id + start commit + fingerprints (sealed)
+    config.bak.json    the same, written once: what an edited config.json is replaced by
     results.jsonl      one record per finalized iteration (hash-chained)
     head.json          the log's summary and the file identity it was verified at (sealed)
     current.json       the iteration in progress (sealed)
@@ -32,7 +33,8 @@ from core.seals import broken_links, chain, sealed, verify_seal
 
 DIRNAME = ".ratchet"
 HEAD = "head.json"
-RUN_FILES = ("config.json", "results.jsonl", HEAD, "current.json", "reports", "patches", "proposals",
+CONFIG_COPY = "config.bak.json"
+RUN_FILES = ("config.json", CONFIG_COPY, "results.jsonl", HEAD, "current.json", "reports", "patches", "proposals",
              "results.torn")
 
 
