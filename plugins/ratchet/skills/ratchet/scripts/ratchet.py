@@ -19,10 +19,21 @@ import commands  # noqa: E402
 from core import config  # noqa: E402
 from core.errors import UsageError  # noqa: E402
 from shell.gitops import GitError  # noqa: E402
+from shell import session  # noqa: E402
 from shell.store import TamperedState  # noqa: E402
 from views.answer import rounded  # noqa: E402
 
-CORE_COMMANDS = ("init", "status", "run-trial", "score", "decide")
+CORE_COMMANDS = ("init", "status", "run-trial", "score", "decide", "stop", "report", "finalize")
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise UsageError(f"--wait must be a number of seconds, got {text!r}") from None
+    if not 0 <= value <= 86400:
+        raise UsageError(f"--wait must be between 0 and 86400 seconds, got {text!r}")
+    return value
 
 
 def build_parser(with_critic: bool = True) -> argparse.ArgumentParser:
@@ -34,11 +45,27 @@ def build_parser(with_critic: bool = True) -> argparse.ArgumentParser:
     t = sub.add_parser("run-trial", help="run the next trial of the current iteration")
     t.add_argument("--all", action="store_true", help="run every remaining trial of the iteration")
     t.add_argument("--hypothesis", default=None, help="what the change is expected to do (recorded)")
+    t.add_argument("--wait", type=_seconds, default=None, metavar="SECONDS",
+                   help="wait at most this long, then answer 'running' (default 90, less when "
+                        "BASH_DEFAULT_TIMEOUT_MS is lower); the measurement goes on in the background")
     c = sub.add_parser("score", help="supply a metric the parser could not read (must appear in the report)")
     c.add_argument("--value", required=True)
     c.add_argument("--trial", type=int, default=None)
     d = sub.add_parser("decide", help="decide the iteration: keep (commit) or revert")
     d.add_argument("--description", required=True, help="what the change was (the commit message)")
+    d.add_argument("--wait", type=_seconds, default=None, metavar="SECONDS",
+                   help="wait at most this long for the guard or the confirmation run (as run-trial)")
+    sub.add_parser("stop", help="end the run now (user_stopped): stop the measurement, restore the best commit")
+    r = sub.add_parser("report", help="write the morning report: an HTML page and a Markdown summary")
+    r.add_argument("--out", default=None, metavar="DIR",
+                   help="folder for report.html and report.md (default .ratchet/)")
+    f = sub.add_parser("finalize", help="make a branch for review from the run's start commit")
+    f.add_argument("--branch", default=None, metavar="NAME",
+                   help="branch name (default ratchet/<run_id>-review, -squash or -split-N)")
+    f.add_argument("--squash", action="store_true", help="one commit for all kept changes")
+    f.add_argument("--split", action="store_true",
+                   help="one branch per group of kept changes touching disjoint files (with --squash: one commit each)")
+    f.add_argument("--force", action="store_true", help="replace an existing branch of that name")
     if with_critic:  # critic mode is imported only when one of its commands (or the help) is asked for
         from critic import commands as critic
         critic.add_parsers(sub)
@@ -54,11 +81,19 @@ def dispatch(argv: list[str], cwd: Path) -> tuple[dict | str, int]:
     if ns.command == "status":
         return (commands.status_text(cwd) if ns.format == "text" else commands.status(cwd)), 0
     if ns.command == "run-trial":
-        return commands.run_trial(cwd, ns.all, ns.hypothesis), 0
+        return commands.run_trial(cwd, ns.all, ns.hypothesis, ns.wait), 0
     if ns.command == "score":
         return commands.score(cwd, ns.value, ns.trial), 0
     if ns.command == "decide":
-        return commands.decide(cwd, ns.description), 0
+        return commands.decide(cwd, ns.description, ns.wait), 0
+    if ns.command == "stop":
+        return commands.stop(cwd), 0
+    if ns.command == "report":
+        from commands.report import report
+        return report(cwd, ns.out), 0
+    if ns.command == "finalize":
+        from commands.finalize import finalize
+        return finalize(cwd, ns.branch, ns.squash, ns.split, ns.force), 0
     raise UsageError(f"unknown command {ns.command}")
 
 
@@ -95,10 +130,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ratchet: internal error: {type(exc).__name__}: {detail}; run ratchet.py status "
               "(state is written atomically, so nothing is half-written)", file=sys.stderr)
         return 1
-    if isinstance(out, str):
-        sys.stdout.write(out)
-    else:
-        print(json.dumps(rounded(out), ensure_ascii=False, separators=(",", ":")))
+    finally:
+        session.claim()  # inside Claude Code: this session drives the run (for the Stop hook)
+    try:
+        if isinstance(out, str):
+            sys.stdout.write(out)
+        else:
+            print(json.dumps(rounded(out), ensure_ascii=False, separators=(",", ":")))
+        sys.stdout.flush()
+    except BrokenPipeError:  # the reader went away (e.g. `| head`): the work is done and recorded
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return code
 
 

@@ -5,6 +5,7 @@ raises UsageError before anything is written when the input is bad."""
 from commands.decide import decide
 from commands.init import init
 from commands.status import status, status_text
+from commands.stop import stop
 from commands.trial import run_trial, score
 
-__all__ = ["init", "status", "status_text", "run_trial", "score", "decide"]
+__all__ = ["init", "status", "status_text", "run_trial", "score", "decide", "stop"]

@@ -34,15 +34,27 @@ def store_of(cwd: Path) -> Store:
 
 
 @contextlib.contextmanager
-def locked(cwd: Path, *, running: bool = True):
+def locked(cwd: Path, *, running: bool = True, wait: float = 0.0):
     """The run, loaded while holding the writers' lock (never from a read
     taken before it), with interrupted work finished. `running`: refuse a
-    stopped run."""
-    with store_of(cwd).lock():
+    stopped run. `wait`: seconds to wait for the lock (Busy after)."""
+    with store_of(cwd).lock(wait) as fd:
         run = resume(load(cwd), cwd)
+        run.lock_fd = fd
         if running:
             require_running(run)
         yield run
+
+
+def refuse_other_work(store: Store, joins: tuple[str, ...]) -> None:
+    """UsageError at once when the measurement worker runs a job this
+    command does not wait for (`joins`: the jobs it does)."""
+    from shell import worker
+    w = worker.running(store)
+    if w and w.get("job") not in joins:
+        what = {"trials": "run-trial --all", "guard": "decide", "confirm": "decide"}.get(w.get("job"), "status")
+        raise UsageError(f"another ratchet command is running in this repository (the measurement worker, "
+                         f"pid {w.get('pid')}, job {w.get('job')}); wait for it with ratchet.py {what}")
 
 
 def require_running(run: Run) -> None:

@@ -3,16 +3,20 @@
 
 from __future__ import annotations
 
+import os
+import time
+from dataclasses import replace
 from pathlib import Path
 
-from dataclasses import replace
-
-from commands.common import finish_pending, fingerprint, locked, now, protected_problems, runner_up_hint
-from core import decision
+from commands.common import (finish_pending, fingerprint, locked, now, protected_problems, refuse_other_work,
+                             runner_up_hint, store_of)
+from commands.trial import running_answer
+from core import decision, design, waiting
 from core.errors import UsageError
-from core.runstate import next_step, phase_of
-from shell import fingerprints, gitops, measure, runner
-from shell.context import Run
+from core.runstate import CMD, next_step, phase_of
+from shell import fingerprints, gitops, measure, runner, worker
+from shell.context import Run, load
+from shell.store import Busy
 from views import answer
 from views.status import total, warnings
 
@@ -46,7 +50,8 @@ def _unrestorable(run: Run) -> list[str]:
 
 def _run_guard(run: Run, it: int) -> dict:
     files = run.store.report_files(run.store.label(it, "guard"))
-    o = runner.run(run.config.guard_command, run.workdir, files["txt"], files["err"], run.config.trial_timeout_seconds)
+    o = runner.run(run.config.guard_command, run.workdir, files["txt"], files["err"], run.config.trial_timeout_seconds,
+                   watch=run.watch)
     return {"passed": o.ok, "exit_code": o.exit_code, "timed_out": o.timed_out,
             "duration_s": o.duration_s, "output": run.store.rel(files["txt"])}
 
@@ -72,40 +77,106 @@ def _facts(run: Run, cur: dict, description: str) -> decision.Facts:
         integrity_problems=problems, start_sha=run.start_sha, candidate=candidate, final=final,
         final_differs=bool(candidate) and gitops.tree_of(run.root, final) != gitops.tree_of(run.root, candidate),
         unrestorable=_unrestorable(run) if problems else [], extra=_extra_fields(run, cur),
-        started=cur.get("started"), now=now())
+        started=cur.get("started"), now=now(), elapsed=run.elapsed)
 
 
-def decide(cwd: Path, description: str) -> dict:
-    """Decide the current iteration, keep or revert, log it, check stops."""
+def decide(cwd: Path, description: str, wait: float | None = None) -> dict:
+    """Decide the current iteration, keep or revert, log it, check stops.
+    The guard and the confirmation run go to the measurement worker; when
+    they outlast the wait bound the answer says `running` and calling
+    decide again picks up where they are."""
     if not description.strip():
         raise UsageError("--description must not be empty: say what the change was")
-    with locked(cwd) as run:
-        cur = run.current
-        if cur is None and run.tampered:  # current.json itself was edited: decide on what is left
-            cur = {"iter": run.iteration, "hypothesis": "", "trials": []}
-        flagged = bool(cur and (cur.get("integrity_problems") or run.tampered))
-        if cur is None or (not cur.get("trials") and not flagged):
-            raise UsageError("nothing to decide: run ratchet.py run-trial --all first")
-        waiting = any(t["status"] == "needs_score" for t in cur["trials"])
-        if not (flagged or waiting or run.measurement_done(cur)):
-            raise UsageError("the measurement is not finished: run ratchet.py run-trial --all first")
-        facts = _facts(run, cur, description)
-        outcome = decision.decide(facts)
-        if outcome.needs_guard:
-            outcome = decision.decide(replace(facts, guard=_run_guard(run, cur["iter"])))
-        record, best_sha = outcome.record, facts.best_sha
-        if record["kept"] and cur["iter"] > 0:
-            record["sha"] = gitops.commit_tree(run.root, gitops.tree_of(run.root, cur["candidate"]), best_sha,
-                                               decision.commit_message(record, run.config.metric_name, run.key))
-        cur.setdefault("home", facts.final)  # flagged before any trial: return to the tree as it is
-        if outcome.confirm_due:
-            conf = measure.confirm(run, cur, run.start_sha, record["sha"] if record["kept"] else best_sha,
-                                   run.config.confirm_pairs)
-            record["confirmation"] = decision.judge_confirmation(conf, run.config)
-        cur["deciding"] = {"record": record, "best_sha": best_sha}
-        run.store.write_sealed("current.json", cur, run.key)
-        record, run = finish_pending(run, cur["deciding"])
+    bound = waiting.bound(wait, os.environ.get("BASH_DEFAULT_TIMEOUT_MS"))
+    deadline = time.monotonic() + bound
+    store, spawned = store_of(cwd), None
+    refuse_other_work(store, ("guard", "confirm"))
+    while True:
+        try:
+            with locked(cwd, wait=max(0.0, deadline - time.monotonic())) as run:
+                out = _step(run, description, spawned)
+        except Busy:
+            worker.reap(spawned)
+            if worker.running(store):
+                return running_answer(load(cwd), bound, "decide --description TEXT (the same)")
+            raise
+        worker.reap(spawned)
+        if isinstance(out, dict):
+            return out
+        spawned = out
+
+
+def _worker_failed(run: Run, spawned: int | None, what: str) -> None:
+    if spawned is None:
+        return
+    w = worker.info(run.store) or {}
+    if w.get("exit"):
+        raise UsageError(f"the {what} stopped ({w.get('error', 'unknown error')}); run {CMD} decide again "
+                         f"to go on (details: .ratchet/{worker.LOG})")
+
+
+def _step(run: Run, description: str, spawned: int | None) -> dict | int:
+    """Under the lock: the answer, or the pid of a worker just started for
+    the guard or the confirmation run."""
+    cur = run.current
+    if cur is None and run.tampered:  # current.json itself was edited: decide on what is left
+        cur = {"iter": run.iteration, "hypothesis": "", "trials": []}
+    flagged = bool(cur and (cur.get("integrity_problems") or run.tampered))
+    if cur is None or (not cur.get("trials") and not flagged):
+        raise UsageError(f"nothing to decide: run {CMD} run-trial --all first")
+    waiting_score = any(t["status"] == "needs_score" for t in cur["trials"])
+    if not (flagged or waiting_score or run.measurement_done(cur)):
+        raise UsageError(f"the measurement is not finished: run {CMD} run-trial --all first")
+    facts = _facts(run, cur, description)
+    outcome = decision.decide(facts)
+    if outcome.needs_guard:
+        guard = (cur.get("guard") or {}).get("result") if (cur.get("guard") or {}).get("for") == facts.candidate else None
+        if guard is None:
+            _worker_failed(run, spawned, "guard command")
+            return _start(run, cur, "guard", lambda watch: _guard_job(run, cur, facts.candidate, watch))
+        outcome = decision.decide(replace(facts, guard=guard))
+    record, best_sha = outcome.record, facts.best_sha
+    if record["kept"] and cur["iter"] > 0:
+        kept = cur.get("kept_commit") or {}
+        if kept.get("for") != facts.candidate:
+            message = decision.commit_message(record, run.config.metric_name, run.key)
+            kept = {"for": facts.candidate, "sha": gitops.commit_tree(
+                run.root, gitops.tree_of(run.root, cur["candidate"]), best_sha, message)}
+            cur["kept_commit"] = kept
+        record["sha"] = kept["sha"]
+    cur.setdefault("home", facts.final)  # flagged before any trial: return to the tree as it is
+    if outcome.confirm_due:
+        a_sha, b_sha = run.start_sha, record["sha"] if record["kept"] else best_sha
+        box = cur.get("confirm")
+        conf = (design.confirmation(box["trials"], run.config.confirm_pairs, run.config.direction)
+                if box and box.get("b") == b_sha else None)
+        if conf is None:
+            _worker_failed(run, spawned, "confirmation run")
+            if box and box.get("b") != b_sha:
+                cur.pop("confirm")
+            run.store.write_sealed("current.json", cur, run.key)
+            return _start(run, cur, "confirm", lambda watch: _confirm_job(run, cur, a_sha, b_sha, watch))
+        record["confirmation"] = decision.judge_confirmation({**conf, "a_sha": a_sha, "b_sha": b_sha}, run.config)
+    cur["deciding"] = {"record": record, "best_sha": best_sha}
+    run.store.write_sealed("current.json", cur, run.key)
+    record, run = finish_pending(run, cur["deciding"])
     return _answer(run, record)
+
+
+def _start(run: Run, cur: dict, job: str, work) -> int:
+    run.store.write_sealed("current.json", cur, run.key)
+    return worker.start(run, run.lock_fd, job, work)
+
+
+def _guard_job(run: Run, cur: dict, candidate: str | None, watch) -> None:
+    run.watch = watch
+    cur["guard"] = {"for": candidate, "result": _run_guard(run, cur["iter"])}
+    run.store.write_sealed("current.json", cur, run.key)
+
+
+def _confirm_job(run: Run, cur: dict, a_sha: str, b_sha: str, watch) -> None:
+    run.watch = watch
+    measure.confirm(run, cur, a_sha, b_sha, run.config.confirm_pairs)
 
 
 def _answer(run: Run, record: dict) -> dict:

@@ -4,15 +4,19 @@ parser could not read, supplied from the captured report)."""
 from __future__ import annotations
 
 import math
+import os
+import time
 from pathlib import Path
 
-from commands.common import locked, now, protected_problems, require_head_at_best
+
+from commands.common import locked, now, protected_problems, refuse_other_work, require_head_at_best, store_of
 from core import design as design_mod
-from core import extract
+from core import extract, waiting
 from core.errors import UsageError
-from core.runstate import next_step, phase_of
-from shell import fingerprints, gitops, measure
-from shell.context import Run
+from core.runstate import CMD, next_step, phase_of
+from shell import fingerprints, gitops, measure, worker
+from shell.context import Run, load
+from shell.store import Busy
 from views import answer
 
 
@@ -32,29 +36,69 @@ def _start_iteration(run: Run, hypothesis: str | None) -> dict:
             "home": candidate, "base": head, "trials": [], "started": now()}
 
 
-def run_trial(cwd: Path, run_all: bool, hypothesis: str | None) -> dict:
-    """Run the next trial (or all remaining ones) of the current iteration."""
-    with locked(cwd) as run:
-        cur = run.current
-        problems = protected_problems(run) + run.tampered
-        if problems:
-            cur = cur or {"iter": run.iteration, "hypothesis": hypothesis or "", "trials": []}
-            cur["integrity_problems"] = problems
-            run.store.write_sealed("current.json", cur, run.key)
-            return {"iter": cur["iter"], "integrity_violation": problems, "next": next_step("decide")}
-        if cur is None:
-            cur = _start_iteration(run, hypothesis)
-            run.store.write_sealed("current.json", cur, run.key)
-        elif hypothesis and not cur.get("hypothesis"):
-            cur["hypothesis"] = hypothesis
-        run.current = cur
-        if not run.measurement_done(cur) and not any(t["status"] == "needs_score" for t in cur["trials"]):
+def run_trial(cwd: Path, run_all: bool, hypothesis: str | None, wait: float | None = None) -> dict:
+    """Run the next trial (or all remaining ones) of the current iteration,
+    in the measurement worker; wait for it at most `core.waiting.bound`
+    seconds, then answer `running` (the worker goes on)."""
+    bound = waiting.bound(wait, os.environ.get("BASH_DEFAULT_TIMEOUT_MS"))
+    deadline = time.monotonic() + bound
+    store, spawned = store_of(cwd), None
+    refuse_other_work(store, ("trials",))
+    recovered = worker.died(store)
+    while True:
+        try:
+            with locked(cwd, wait=max(0.0, deadline - time.monotonic())) as run:
+                out = _step(run, run_all, hypothesis, spawned)
+        except Busy:
+            worker.reap(spawned)
+            if worker.running(store):
+                return running_answer(load(cwd), bound)
+            raise
+        if isinstance(out, dict):
+            worker.reap(spawned)
+            if recovered and "integrity_violation" not in out:
+                out["recovered"] = (f"the measurement process (pid {recovered.get('pid')}) had died; "
+                                    "its unfinished trial was dropped and run again")
+            return out
+        spawned = out
+
+
+def _step(run: Run, run_all: bool, hypothesis: str | None, spawned: int | None) -> dict | int:
+    """Under the lock: the answer, or the pid of a worker just started."""
+    cur = run.current
+    problems = protected_problems(run) + run.tampered
+    if problems:
+        cur = cur or {"iter": run.iteration, "hypothesis": hypothesis or "", "trials": []}
+        cur["integrity_problems"] = problems
+        run.store.write_sealed("current.json", cur, run.key)
+        return {"iter": cur["iter"], "integrity_violation": problems, "next": next_step("decide")}
+    if cur is None:
+        cur = _start_iteration(run, hypothesis)
+        run.store.write_sealed("current.json", cur, run.key)
+    elif hypothesis and not cur.get("hypothesis"):
+        cur["hypothesis"] = hypothesis
+        run.store.write_sealed("current.json", cur, run.key)
+    run.current = cur
+    waiting_score = any(t["status"] == "needs_score" for t in cur["trials"])
+    if spawned is None and not run.measurement_done(cur) and not waiting_score:
+        def work(watch):
+            run.watch = watch
             measure.measure(run, cur, run_all)
-        rf = run.report_file()
-        if rf is not None:  # the report file as run-trial leaves it; decide checks nobody touched it since
-            cur["report_stamp"] = fingerprints.file_stamp(rf)
-            run.store.write_sealed("current.json", cur, run.key)
-        done = run.measurement_done(cur)
+        return worker.start(run, run.lock_fd, "trials", work)
+    if spawned is not None:
+        failed = worker.info(run.store) or {}
+        if failed.get("exit"):
+            raise UsageError(f"the measurement stopped ({failed.get('error', 'unknown error')}); "
+                             f"run {CMD} run-trial --all to go on (details: .ratchet/{worker.LOG})")
+    rf = run.report_file()
+    if rf is not None:  # the report file as run-trial leaves it; decide checks nobody touched it since
+        cur["report_stamp"] = fingerprints.file_stamp(rf)
+        run.store.write_sealed("current.json", cur, run.key)
+    return _answer(run, cur)
+
+
+def _answer(run: Run, cur: dict) -> dict:
+    done = run.measurement_done(cur)
     out = {"iter": cur["iter"], "trials_done": len(cur["trials"]), "trials_needed": run.trials_needed(),
            "next": next_step(phase_of(cur, cur["iter"], done), critic=run.config.critic)}
     paired = run.design is not None and run.design.is_paired and cur["iter"] > 0
@@ -63,6 +107,26 @@ def run_trial(cwd: Path, run_all: bool, hypothesis: str | None) -> dict:
         out["test"] = answer.test_view(run.test_of(cur["trials"]).to_dict())
     out.update(answer.trials_view(cur["trials"], paired))
     return out
+
+
+def running_answer(run: Run, bound: float, command: str = "run-trial --all") -> dict:
+    """While the worker measures: progress, elapsed and an estimate of what is left."""
+    w = worker.running(run.store) or {}
+    cur = run.current or {}
+    trials = cur.get("trials", [])
+    box = cur.get("confirm")
+    if w.get("job") == "confirm" and box:
+        trials = box["trials"]
+        needed = 2 * run.config.confirm_pairs
+    else:
+        needed = run.trials_needed()
+    elapsed = time.time() - w["started"] if w.get("started") else None
+    left = waiting.eta([t["duration_s"] for t in trials if t.get("duration_s") is not None], len(trials), needed)
+    return {"iter": cur.get("iter", run.iteration), "running": w.get("job", "measurement"),
+            "trials_done": len(trials), "trials_needed": needed,
+            "elapsed_s": None if elapsed is None else round(elapsed, 1),
+            "eta_s": None if left is None else round(left, 1),
+            "next": f"{CMD} {command} (waits up to {bound:g} s more; the measurement goes on meanwhile)"}
 
 
 def score(cwd: Path, value: str, trial: int | None) -> dict:

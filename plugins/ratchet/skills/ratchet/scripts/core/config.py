@@ -14,6 +14,7 @@ import math
 import re
 from dataclasses import dataclass, field
 
+from core.budget import parse_duration
 from core.direction import DIRECTIONS
 from core.errors import UsageError
 
@@ -63,6 +64,7 @@ class Config:
     calibration_runs: int = CALIBRATION_RUNS
     max_pairs: int = MAX_PAIRS
     confirm_pairs: int = CONFIRM_PAIRS
+    budget_seconds: float | None = None  # --budget: wall clock from init
 
     @property
     def baseline_trials(self) -> int:
@@ -158,6 +160,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "a metric whose first 5 runs agree exactly stops there)")
     p.add_argument("--max-pairs", default=str(MAX_PAIRS),
                    help=f"cap of incumbent/candidate pairs per iteration for a noisy metric (default {MAX_PAIRS})")
+    p.add_argument("--budget", default=None, metavar="DURATION",
+                   help="wall-clock budget from now, e.g. 8h, 90m, 1h30m: the run stops as budget_exhausted "
+                        "when one more iteration and the final confirmation would not fit")
     p.add_argument("--confirm-pairs", default=str(CONFIRM_PAIRS),
                    help=f"pairs in the final baseline-vs-best confirmation run (default {CONFIRM_PAIRS}; 0 = off)")
     return p
@@ -225,7 +230,19 @@ def config_from_namespace(ns: argparse.Namespace, instructions_from_file: str | 
         calibration_runs=int(_number("--calibration-runs", ns.calibration_runs, integer=True, minimum=2)),
         max_pairs=int(_number("--max-pairs", ns.max_pairs, integer=True, minimum=4)),
         confirm_pairs=_confirm_pairs(ns.confirm_pairs),
+        budget_seconds=_budget(ns.budget),
     )
+
+
+def _budget(text: str | None) -> float | None:
+    if text is None:
+        return None
+    seconds = parse_duration(text)
+    if seconds is None:
+        raise UsageError(f"--budget must be a duration like 8h, 90m, 1h30m or 3600 (seconds), got {text!r}")
+    if seconds < 1:
+        raise UsageError(f"--budget must be at least 1 second, got {text!r}")
+    return seconds
 
 
 def _confirm_pairs(text: str) -> int:

@@ -26,6 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from statistics import fmean
 
+from core import budget
 from core import design as design_mod
 from core import stats
 from core.config import Config
@@ -158,17 +159,19 @@ def stop_reason(*, history: list[dict], direction: str, iterations: int, patienc
     the confirmation run of the current best (None: not measured, or a
     deterministic metric, where `best_score` alone counts). Reasons:
     baseline_failed, threshold_reached, crash_budget_exhausted,
-    patience_exhausted, iterations_exhausted, integrity_unrecoverable.
+    patience_exhausted, iterations_exhausted, integrity_unrecoverable
+    (`stop_of` adds budget_exhausted and the runstate user_stopped).
     """
     return _stop_reason(Summary.of(history), direction=direction, iterations=iterations, patience=patience,
                         max_consecutive_crashes=max_consecutive_crashes, threshold=threshold,
                         best_score=best_score, threshold_confirmed=threshold_confirmed)
 
 
-def stop_of(cfg: Config, s: Summary) -> dict:
-    """{"stopped", "reason"} for a run whose log folds to `s`. With a noisy
-    metric the threshold only counts once a confirmation run of the current
-    best says so."""
+def stop_of(cfg: Config, s: Summary, elapsed: float | None = None) -> dict:
+    """{"stopped", "reason"} for a run whose log folds to `s`, `elapsed`
+    seconds after init. With a noisy metric the threshold only counts once
+    a confirmation run of the current best says so. `budget_exhausted`:
+    one more iteration and the confirmation would not fit in --budget."""
     design = Design.from_dict((s.baseline or {}).get("design"))
     confirmed = None
     if design and design.is_paired:
@@ -177,7 +180,19 @@ def stop_of(cfg: Config, s: Summary) -> dict:
     reason = _stop_reason(s, direction=cfg.direction, iterations=cfg.iterations, patience=cfg.patience,
                           max_consecutive_crashes=cfg.max_consecutive_crashes, threshold=cfg.threshold,
                           best_score=s.best["score"] if s.best else None, threshold_confirmed=confirmed)
+    if reason is None and design and budget.exhausted(cfg.budget_seconds, elapsed, *budget_need(cfg, s)):
+        reason = "budget_exhausted"
     return {"stopped": reason is not None, "reason": reason}
+
+
+def budget_need(cfg: Config, s: Summary) -> tuple[float | None, float]:
+    """(expected cost of one more iteration, time reserved for the confirmation), in seconds."""
+    design = Design.from_dict((s.baseline or {}).get("design"))
+    cost = budget.iteration_estimate(s.iter_seconds, s.iters_timed, s.trial_seconds, s.trials_timed,
+                                     design.max_trials() if design else None)
+    reserve = budget.confirmation_reserve(bool(design and design.is_paired), cfg.confirm_pairs,
+                                          s.trial_seconds, s.trials_timed)
+    return cost, reserve
 
 
 # -- the decision step -------------------------------------------------------------
@@ -212,6 +227,7 @@ class Facts:
     extra: dict = field(default_factory=dict)
     started: str | None = None
     now: str = ""
+    elapsed: float | None = None  # seconds since init (for --budget)
 
     @property
     def design(self) -> Design | None:
@@ -306,7 +322,7 @@ def _confirm_due(f: Facts, rec: dict) -> bool:
         return False
     crosses = (cfg.threshold is not None and rec["kept"] and rec["avg"] is not None
                and crossed(cfg.direction, rec["avg"], cfg.threshold))
-    stop = stop_of(cfg, fold(f.summary, rec))
+    stop = stop_of(cfg, fold(f.summary, rec), f.elapsed)
     if stop["reason"] in ("baseline_failed", "integrity_unrecoverable"):
         return False
     return crosses or stop["stopped"]

@@ -146,3 +146,16 @@ def measurement_done(iteration: int, trials: list[dict], design: Design | None, 
     if design.is_exact:
         return len(trials) >= design.trials or any(t["status"] == "crash" for t in trials)
     return paired_done(trials, design, direction, min_effect)
+
+
+def confirmation(trials: list[dict], pairs: int, direction: str) -> dict | None:
+    """The confirmation run's result once `pairs` pairs completed
+    (`stats.confirm` plus the trial count), {"error": ...} when the
+    benchmark crashed more than `pairs` times first, None while running."""
+    done = complete_pairs(trials)
+    if len(done) >= pairs:
+        result = stats.confirm([a for a, _ in done], [b for _, b in done], direction)
+        return {**result, "trials": len(trials)}
+    if sum(1 for t in trials if t["status"] != "ok") > pairs:
+        return {"error": "the benchmark crashed too often during the confirmation run"}
+    return None

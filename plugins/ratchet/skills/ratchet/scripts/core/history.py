@@ -14,11 +14,13 @@ Records are results.jsonl dicts (`iter`, `decision`, `kept`, `avg`, `sha`,
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
+from datetime import datetime
 
 LOG_EDITED = "results.jsonl was edited outside ratchet"
 CONFIG_EDITED = "config.json was edited outside ratchet (the run goes on from its sealed copy, config.bak.json)"
 STATE_EDITS = (LOG_EDITED, CONFIG_EDITED)  # found while loading; a run cannot be trusted to go on after them
+STAMP = "%Y-%m-%dT%H:%M:%SZ"  # the records' `started` and `timestamp`
 TAIL = 8  # last records kept (light) in the summary: `recent`, critic context, runner-up
 HEAVY = ("trials", "trial_scores", "incumbent_scores")
 
@@ -48,6 +50,10 @@ class Summary:
     trailing_crashes: int = 0     # crashes in a row at the end (baseline excluded)
     trailing_not_kept: int = 0    # iterations in a row without a keep (baseline excluded)
     tail: tuple = field(default_factory=tuple)
+    iter_seconds: float = 0.0     # wall time of the timed iterations after the baseline (run-trial to decide)
+    iters_timed: int = 0
+    trial_seconds: float = 0.0    # run time of every trial logged
+    trials_timed: int = 0
 
     @classmethod
     def of(cls, records: list[dict]) -> "Summary":
@@ -80,13 +86,26 @@ class Summary:
 
     @classmethod
     def from_dict(cls, d: dict) -> "Summary":
-        return cls(**{**d, "tail": tuple(d.get("tail", ()))})
+        names = {f.name for f in fields(cls)}
+        return cls(**{**{k: v for k, v in d.items() if k in names}, "tail": tuple(d.get("tail", ()))})
+
+
+def seconds_between(start: str | None, end: str | None) -> float | None:
+    """Seconds from one record timestamp ('%Y-%m-%dT%H:%M:%SZ') to another."""
+    try:
+        a = datetime.strptime(start, STAMP)
+        b = datetime.strptime(end, STAMP)
+    except (TypeError, ValueError):
+        return None
+    return (b - a).total_seconds()
 
 
 def fold(s: Summary, rec: dict) -> Summary:
     """`s` with `rec` appended."""
     after_baseline = rec.get("iter", 0) != 0
     kept = bool(rec.get("kept"))
+    took = seconds_between(rec.get("started"), rec.get("timestamp")) if after_baseline else None
+    durations = [t["duration_s"] for t in rec.get("trials") or [] if isinstance(t.get("duration_s"), (int, float))]
     return replace(
         s,
         count=s.count + 1,
@@ -97,4 +116,8 @@ def fold(s: Summary, rec: dict) -> Summary:
         trailing_crashes=s.trailing_crashes + 1 if after_baseline and rec.get("decision") == "crash" else 0,
         trailing_not_kept=s.trailing_not_kept + 1 if after_baseline and not kept else 0,
         tail=(s.tail + (light(rec),))[-TAIL:],
+        iter_seconds=s.iter_seconds + (took or 0.0),
+        iters_timed=s.iters_timed + (took is not None),
+        trial_seconds=s.trial_seconds + sum(durations),
+        trials_timed=s.trials_timed + len(durations),
     )

@@ -9,13 +9,14 @@ they can never disagree with the log.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
-from core import decision
+from core import budget, decision
 from core import design as design_mod
 from core import stats
 from core.config import Config
 from core.design import Design
-from core.history import Summary
+from core.history import STAMP, Summary
 
 CMD = "ratchet.py"
 
@@ -26,7 +27,8 @@ class RunState:
     start_sha, branch, workdir, protected fingerprints), `summary` the
     verified log, `current` the iteration in progress, `tampered` the
     integrity problems found while loading, `torn` whether the log ended in
-    a cut line."""
+    a cut line. `clock`: the time now (epoch seconds, given by the shell);
+    `user_stop`: the user's stop request (`ratchet.py stop`), if any."""
 
     meta: dict
     config: Config
@@ -34,6 +36,8 @@ class RunState:
     torn: bool
     current: dict | None
     tampered: list
+    clock: float | None = None
+    user_stop: dict | None = None
 
     @property
     def key(self) -> str:
@@ -66,8 +70,37 @@ class RunState:
         return self.summary.baseline.get("calibration") if self.design else None
 
     @property
+    def elapsed(self) -> float | None:
+        """Seconds since init."""
+        try:
+            created = datetime.strptime(self.meta["created"], STAMP).replace(tzinfo=timezone.utc).timestamp()
+        except (KeyError, TypeError, ValueError):
+            return None
+        return None if self.clock is None else self.clock - created
+
+    @property
     def stop(self) -> dict:
-        return decision.stop_of(self.config, self.summary)
+        """Why the run is over, if it is. The budget keeps a new iteration
+        from starting, but one in progress is always measured and decided."""
+        if self.user_stop:
+            return {"stopped": True, "reason": "user_stopped"}
+        elapsed = None if self.current else self.elapsed
+        return decision.stop_of(self.config, self.summary, elapsed)
+
+    def budget_view(self) -> dict | None:
+        """--budget: total, elapsed, left, and the mean cost of an iteration (seconds)."""
+        total = self.config.budget_seconds
+        if not total:
+            return None
+        elapsed = self.elapsed
+        s = self.summary
+        return {"seconds": total, "elapsed_s": elapsed, "left_s": None if elapsed is None else total - elapsed,
+                "iteration_mean_s": s.iter_seconds / s.iters_timed if s.iters_timed else None}
+
+    def baseline_needed(self, trials: list[dict]) -> int:
+        """Calibration runs, capped by --budget once the first runs' time is known."""
+        return budget.calibration_runs(self.config.budget_seconds, self.config.baseline_trials,
+                                       [t["duration_s"] for t in trials if t.get("duration_s") is not None])
 
     def resolution(self) -> dict | None:
         """stats.check_resolution of --min-improvement (in metric units,
@@ -87,8 +120,9 @@ class RunState:
     def measurement_done(self, cur: dict | None) -> bool:
         if cur is None:
             return False
-        return design_mod.measurement_done(cur["iter"], cur.get("trials", []), self.design,
-                                           baseline_trials=self.config.baseline_trials,
+        trials = cur.get("trials", [])
+        return design_mod.measurement_done(cur["iter"], trials, self.design,
+                                           baseline_trials=self.baseline_needed(trials),
                                            direction=self.config.direction, min_effect=self.margin())
 
     def test_of(self, trials: list[dict]) -> stats.Verdict:
@@ -98,7 +132,7 @@ class RunState:
     def trials_needed(self) -> int:
         """Trials the current iteration needs at most (for status)."""
         if self.iteration == 0 or self.design is None:
-            return self.config.baseline_trials
+            return self.baseline_needed((self.current or {}).get("trials", []))
         return self.design.max_trials()
 
     def trial_timeout(self) -> float | None:

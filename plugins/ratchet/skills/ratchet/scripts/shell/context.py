@@ -11,6 +11,7 @@ whole history for the few views that show every iteration.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -21,7 +22,7 @@ from core.errors import UsageError
 from core.history import CONFIG_EDITED, LOG_EDITED
 from core.runstate import RunState
 from shell import gitops
-from shell.store import CONFIG_COPY, Store, TamperedState
+from shell.store import CONFIG_COPY, STOP_REQUEST, Store, TamperedState
 
 __all__ = ["LOG_EDITED", "Run", "load"]
 
@@ -30,6 +31,8 @@ __all__ = ["LOG_EDITED", "Run", "load"]
 class Run(RunState):
     root: Path = field(default=None)
     store: Store = field(default=None)
+    watch: object = None  # runner.Watchdog of the measurement worker running this run's trials
+    lock_fd: int | None = None  # the writers' lock, while this process holds it
 
     @property
     def workdir(self) -> Path:
@@ -89,5 +92,9 @@ def load(cwd: Path) -> Run:
         current = store.read_sealed("current.json", key)
     except TamperedState as exc:
         current, tampered = None, tampered + [str(exc)]
+    try:
+        user_stop = store.read_sealed(STOP_REQUEST, key)
+    except TamperedState as exc:
+        user_stop, tampered = {"reason": "user_stopped"}, tampered + [str(exc)]
     return Run(meta=meta, config=Config.from_dict(meta["config"]), summary=log.summary, torn=log.torn,
-               current=current, tampered=tampered, root=root, store=store)
+               current=current, tampered=tampered, clock=time.time(), user_stop=user_stop, root=root, store=store)

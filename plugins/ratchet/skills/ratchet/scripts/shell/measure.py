@@ -37,7 +37,7 @@ def one_trial(run, label: str, env_extra: dict, allow_question: bool) -> dict:
     env = dict(os.environ, **env_extra)
     env.setdefault("PYTHONDONTWRITEBYTECODE", "1")  # a same-second, same-size edit must not reuse stale .pyc
     timeout = run.trial_timeout()
-    outcome = runner.run(cfg.run_command, run.workdir, out_path, err_path, timeout, env)
+    outcome = runner.run(cfg.run_command, run.workdir, out_path, err_path, timeout, env, watch=run.watch)
     rec = {"exit_code": outcome.exit_code, "timed_out": outcome.timed_out, "duration_s": outcome.duration_s,
            "report": run.store.rel(report), "log": run.store.rel(p["log"]), "score": None,
            "score_source": None, "problem": ""}
@@ -148,23 +148,12 @@ def measure(run, cur: dict, run_all: bool) -> None:
 
 # -- the confirmation run -------------------------------------------------------
 
-def confirm(run, cur: dict, a_sha: str, b_sha: str, pairs: int) -> dict:
+def confirm(run, cur: dict, a_sha: str, b_sha: str, pairs: int) -> None:
     """Measure `a_sha` (the original baseline) against `b_sha` (the final
-    best) in `pairs` interleaved pairs; return stats.confirm's dict plus the
-    shas and trial count, or {"error": ...} when the benchmark kept crashing.
-    Trials persist in cur["confirm"], so an interrupted run continues. A
-    crash abandons its pair (see design.next_trial), whichever side it hit."""
+    best) until `design.confirmation` has an answer. Trials persist in
+    cur["confirm"], so an interrupted run continues. A crash abandons its
+    pair (see design.next_trial), whichever side it hit."""
     box = cur.setdefault("confirm", {"a": a_sha, "b": b_sha, "trials": []})
     trials = box["trials"]
-
-    def crashed_too_often() -> bool:
-        return sum(1 for t in trials if t["status"] != "ok") > pairs
-
     _interleaved(run, cur, trials, a_sha, b_sha,
-                 lambda: len(design.complete_pairs(trials)) >= pairs or crashed_too_often(), "confirm", True)
-    if crashed_too_often() and len(design.complete_pairs(trials)) < pairs:
-        return {"error": "the benchmark crashed too often during the confirmation run",
-                "a_sha": a_sha, "b_sha": b_sha}
-    done = design.complete_pairs(trials)
-    result = stats.confirm([a for a, _ in done], [b for _, b in done], run.config.direction)
-    return {**result, "a_sha": a_sha, "b_sha": b_sha, "trials": len(trials)}
+                 lambda: design.confirmation(trials, pairs, run.config.direction) is not None, "confirm", True)

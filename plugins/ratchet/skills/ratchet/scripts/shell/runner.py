@@ -10,7 +10,10 @@ and memory while the summary it prints at the end survives.
 On timeout the whole process group (grandchildren included) gets SIGTERM,
 then SIGKILL after `GRACE_SECONDS`. When the command exits on its own, any
 process it left behind in its group is killed too, so stragglers cannot skew
-the next trial.
+the next trial. When the wait is interrupted (a signal handler raising, see
+`shell.worker`), the group is killed before the exception goes on. `watch`
+(a `Watchdog`) is told the group while it runs, so even a SIGKILL of this
+process ends the benchmark.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -86,8 +90,36 @@ def _kill_group(pgid: int, sig: int) -> None:
         pass
 
 
+class Watchdog:
+    """A `shell/watchdog.py` process: told each trial's process group, it
+    kills the group if this process dies before the trial ends."""
+
+    SCRIPT = Path(__file__).with_name("watchdog.py")
+
+    def __init__(self):
+        self.proc = subprocess.Popen([sys.executable, "-I", "-S", str(self.SCRIPT)], stdin=subprocess.PIPE,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     start_new_session=True, text=True)
+
+    def watch(self, pgid: int) -> None:
+        """`pgid` is running (0: nothing is)."""
+        try:
+            self.proc.stdin.write(f"{pgid}\n")
+            self.proc.stdin.flush()
+        except (BrokenPipeError, ValueError):
+            pass
+
+    def close(self) -> None:
+        self.watch(0)
+        try:
+            self.proc.stdin.close()
+        except BrokenPipeError:
+            pass
+        self.proc.wait()
+
+
 def run(command: str, cwd: Path, stdout_path: Path, stderr_path: Path,
-        timeout: float | None, env: dict | None = None) -> Outcome:
+        timeout: float | None, env: dict | None = None, watch: Watchdog | None = None) -> Outcome:
     """Run `command` once; see the module docstring for the guarantees."""
     start = time.monotonic()
     proc = subprocess.Popen(
@@ -95,6 +127,8 @@ def run(command: str, cwd: Path, stdout_path: Path, stderr_path: Path,
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         start_new_session=True,
     )
+    if watch:
+        watch.watch(proc.pid)
     counters: dict = {}
     pumps = [threading.Thread(target=_pump, args=(proc.stdout, stdout_path, counters, "out"), daemon=True),
              threading.Thread(target=_pump, args=(proc.stderr, stderr_path, counters, "err"), daemon=True)]
@@ -102,17 +136,21 @@ def run(command: str, cwd: Path, stdout_path: Path, stderr_path: Path,
         t.start()
     timed_out = False
     try:
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        timed_out = True
-        _kill_group(proc.pid, signal.SIGTERM)
         try:
-            proc.wait(timeout=GRACE_SECONDS)
+            proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            pass
-    duration = time.monotonic() - start
-    _kill_group(proc.pid, signal.SIGKILL)
-    proc.wait()
+            timed_out = True
+            _kill_group(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=GRACE_SECONDS)
+            except subprocess.TimeoutExpired:
+                pass
+        duration = time.monotonic() - start
+    finally:  # on an interrupt too: nothing of the trial may outlive it
+        _kill_group(proc.pid, signal.SIGKILL)
+        proc.wait()
+        if watch:
+            watch.watch(0)
     for t in pumps:
         t.join(timeout=10)
     out_n, err_n = counters.get("out", 0), counters.get("err", 0)

@@ -3,6 +3,8 @@
 Layout (at the repository root):
     config.json        run config + run_id + start commit + fingerprints (sealed)
     config.bak.json    the same, written once: what an edited config.json is replaced by
+    stop-requested     the user's stop (`ratchet.py stop`; sealed)
+    worker.json        the measurement worker: pid, job, exit status (shell/worker.py); worker.log its output
     results.jsonl      one record per finalized iteration (hash-chained)
     head.json          the log's summary and the file identity it was verified at (sealed)
     current.json       the iteration in progress (sealed)
@@ -34,7 +36,8 @@ from core.seals import broken_links, chain, sealed, verify_seal
 DIRNAME = ".ratchet"
 HEAD = "head.json"
 CONFIG_COPY = "config.bak.json"
-RUN_FILES = ("config.json", CONFIG_COPY, "results.jsonl", HEAD, "current.json", "reports", "patches", "proposals",
+STOP_REQUEST = "stop-requested"
+RUN_FILES = ("config.json", CONFIG_COPY, STOP_REQUEST, "worker.json", "worker.log", "results.jsonl", HEAD, "current.json", "reports", "patches", "proposals",
              "results.torn")
 
 
@@ -338,21 +341,35 @@ class Store:
         return dest
 
     @contextlib.contextmanager
-    def lock(self):
-        """Exclusive lock for writers. A second writer gets a UsageError at
-        once; the kernel releases the lock when its holder dies, so a crashed
-        run never leaves a stale lock behind."""
+    def lock(self, wait: float = 0.0):
+        """Exclusive lock for writers; yields its file descriptor (a
+        measurement worker inherits it: the lock then stays held until the
+        worker exits). Waits up to `wait` seconds for it, then raises Busy.
+        The kernel releases the lock when its holder dies, so a crashed run
+        never leaves a stale lock behind."""
         self.dir.mkdir(exist_ok=True)
         fd = os.open(self.path("lock"), os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "?"
-                raise Busy(f"another ratchet command is running in this repository (pid {holder}); "
-                                 "wait for it to finish") from None
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, str(os.getpid()).encode(), 0)
-            yield
+            deadline, delay = time.monotonic() + wait, 0.01
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "?"
+                        raise Busy(f"another ratchet command is running in this repository (pid {holder}); "
+                                   "wait for it to finish") from None
+                    time.sleep(min(delay, left))
+                    delay = min(delay * 1.5, 0.25)
+            stamp_lock(fd)
+            yield fd
         finally:
             os.close(fd)
+
+
+def stamp_lock(fd: int) -> None:
+    """Write the calling process's pid into the lock file (who holds it)."""
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, str(os.getpid()).encode(), 0)

@@ -130,6 +130,8 @@ class RepoTestCase(unittest.TestCase):
         self.assertTrue(marker.exists(), f"{marker} never appeared: {proc.stderr.read() if proc.poll() is not None else ''}")
         os.killpg(proc.pid, signal.SIGKILL)
         proc.communicate()
+        kill_worker(self.repo)
+
 
     def iteration(self, description: str, hypothesis: str | None = None) -> dict:
         args = ["run-trial", "--all"] + (["--hypothesis", hypothesis] if hypothesis else [])
@@ -166,3 +168,30 @@ def proposal_text(hyp="Precompute the sum", diff=SIMPLE_DIFF, extra=""):
     return (f"Some preamble the model wrote.\n\nHYPOTHESIS: {hyp}\n"
             f"EXPECTED: time_ms down 5%\nRATIONALE:\n{extra}The loop is hot.\n"
             f"History shows caching helped.\nDIFF:\n```diff\n{diff}```\n")
+
+
+def kill_worker(repo: Path) -> None:
+    """SIGKILL the repository's measurement worker, if one runs (a power cut
+    ends every process), and wait until it and its benchmark are gone."""
+    try:
+        pid = json.loads((repo / ".ratchet" / "worker.json").read_text())["pid"]
+    except (OSError, ValueError, KeyError):
+        return
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and _alive(pid):
+        time.sleep(0.02)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie is dead
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return True

@@ -130,8 +130,8 @@ class LockBeforeRead(RepoTestCase):
         events = []
         real_lock, real_load = store.Store.lock, context.load
 
-        def lock(self_):
-            cm = real_lock(self_)
+        def lock(self_, *args, **kw):
+            cm = real_lock(self_, *args, **kw)
 
             class Tracked:
                 def __enter__(self2):

@@ -5,6 +5,7 @@ table, the full history the caller read).
 
 from __future__ import annotations
 
+from core import budget
 from core.design import Design
 from core.direction import gain
 from core.history import Summary
@@ -13,8 +14,9 @@ from core.runstate import RunState, next_step, summarize
 RECENT = 5
 
 
-def status_dict(run: RunState, runner_up: str | None = None) -> dict:
-    """The `status` answer. `runner_up`: critic mode's hint for `next`."""
+def status_dict(run: RunState, runner_up: str | None = None, measuring: dict | None = None) -> dict:
+    """The `status` answer. `runner_up`: critic mode's hint for `next`;
+    `measuring`: the worker's progress while one runs (job, trials, elapsed, eta)."""
     cfg = run.config
     stop = run.stop
     phase = run.phase()
@@ -33,6 +35,11 @@ def status_dict(run: RunState, runner_up: str | None = None) -> dict:
     }
     if run.current and run.current.get("hypothesis"):
         out["hypothesis"] = run.current["hypothesis"]
+    budget_view = run.budget_view()
+    if budget_view:
+        out["budget"] = budget_view
+    if measuring:
+        out["measuring"] = measuring
     return out
 
 
@@ -64,9 +71,9 @@ def total(summary: Summary, direction: str) -> dict | None:
     return None
 
 
-def status_text(run: RunState, history: list[dict]) -> str:
+def status_text(run: RunState, history: list[dict], measuring: dict | None = None) -> str:
     """A table for people: every iteration of `history`, then the run's state."""
-    st = status_dict(run)
+    st = status_dict(run, measuring=measuring)
     rows = [("iter", "decision", "mean", "delta", "kept", "description")]
     for r in history:
         delta = r.get("delta")
@@ -92,6 +99,15 @@ def status_text(run: RunState, history: list[dict]) -> str:
                      f"(95%, baseline vs best re-measured in {tot['n_pairs']} interleaved pairs{pct})")
     if st["design"]:
         lines.append(f"design: {st['design']}")
+    b = st.get("budget")
+    if b:
+        lines.append(f"budget: {budget.text(b['elapsed_s'])} of {budget.text(b['seconds'])} used, "
+                     f"{budget.text(b['left_s'])} left; an iteration takes {budget.text(b['iteration_mean_s'])} "
+                     "on average")
+    m = st.get("measuring")
+    if m:
+        lines.append(f"measuring: {m['running']}, {m['trials_done']} of at most {m['trials_needed']} trials, "
+                     f"{budget.text(m['elapsed_s'])} so far, at most {budget.text(m['eta_s'])} left")
     stop = st["stop"]
     lines.append(f"stopped: {stop['reason']}" if stop["stopped"] else f"phase: {st['phase']}")
     lines.extend(f"warning: {w}" for w in st["warnings"])
