@@ -17,8 +17,9 @@ group if the worker is SIGKILLed. A worker that died is noticed by the next
 command (the lock is free, `worker.json` remains): its unfinished trial was
 never recorded, so it is simply run again.
 
-`worker.json`: {pid, job, iter, started, [exit, error]}: written at start,
-completed with the exit status at the end.
+`worker.json`: {pid, job, iter, started, [exit, error]}: written by the
+parent right after the fork (the child waits for it), completed by the
+worker with its exit status at the end.
 """
 
 from __future__ import annotations
@@ -53,13 +54,19 @@ def info(store) -> dict | None:
 
 
 def alive(pid: int) -> bool:
+    """The process exists and is not a zombie (a dead worker whose parent
+    has not reaped it yet is dead)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True  # no /proc (macOS): the kill probe is all there is
 
 
 def running(store) -> dict | None:
@@ -86,11 +93,19 @@ def start(run, lock_fd: int, job: str, work) -> int:
     log_path = store.path(LOG)
     sys.stdout.flush()
     sys.stderr.flush()
+    go_r, go_w = os.pipe()
     pid = os.fork()
-    if pid:
+    if pid:  # worker.json names the worker before anyone can see the lock held by it
+        os.close(go_r)
+        atomic_write(store.path(STATE), json.dumps({"pid": pid, "job": job, "iter": (run.current or {}).get("iter"),
+                                                    "started": time.time()}).encode())
+        os.close(go_w)
         return pid
     code = 0
     try:  # the child: never returns into the caller's code
+        os.close(go_w)
+        os.read(go_r, 1)  # until the parent has written worker.json
+        os.close(go_r)
         os.setsid()
         null = os.open(os.devnull, os.O_RDONLY)
         log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
@@ -107,9 +122,7 @@ def start(run, lock_fd: int, job: str, work) -> int:
         sys.stdout = os.fdopen(1, "w", buffering=1)
         sys.stderr = os.fdopen(2, "w", buffering=1)
         stamp_lock(lock_fd)
-        me = {"pid": os.getpid(), "job": job, "iter": (run.current or {}).get("iter"),
-              "started": time.time()}
-        atomic_write(store.path(STATE), json.dumps(me).encode())
+        me = json.loads(store.path(STATE).read_text())
         for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
             signal.signal(sig, _on_signal)
         watchdog = runner.Watchdog()
