@@ -162,7 +162,7 @@ def phase_of(current: dict | None, iteration: int, done: bool) -> str:
         return "needs_score"
     if done:
         return "decide"
-    if not trials and iteration == 0:
+    if not trials and iteration == 0 and not current:
         return "baseline"
     return "measuring" if current else "propose"
 
