@@ -131,6 +131,7 @@ class RepoTestCase(unittest.TestCase):
         os.killpg(proc.pid, signal.SIGKILL)
         proc.communicate()
         kill_worker(self.repo)
+        self.assertEqual(processes_in(self.repo), [], "a benchmark outlived the power cut")
 
 
     def iteration(self, description: str, hypothesis: str | None = None) -> dict:
@@ -195,3 +196,25 @@ def _alive(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
     except OSError:
         return True
+
+
+def processes_in(repo: Path, timeout: float = 10.0) -> list[int]:
+    """Pids of live processes whose working directory is inside `repo`,
+    after waiting up to `timeout` for them to go (Linux; [] elsewhere)."""
+    if not Path("/proc/self/cwd").exists():
+        return []
+    root = str(repo.resolve())
+    deadline = time.monotonic() + timeout
+    while True:
+        found = []
+        for d in Path("/proc").iterdir():
+            if d.name.isdigit() and int(d.name) != os.getpid():
+                try:
+                    cwd = os.readlink(d / "cwd")
+                except OSError:
+                    continue
+                if (cwd == root or cwd.startswith(root + "/")) and _alive(int(d.name)):
+                    found.append(int(d.name))
+        if not found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)
