@@ -66,6 +66,8 @@ def run_trial(cwd: Path, run_all: bool, hypothesis: str | None, wait: float | No
 def _step(run: Run, run_all: bool, hypothesis: str | None, spawned: int | None) -> dict | int:
     """Under the lock: the answer, or the pid of a worker just started."""
     cur = run.current
+    if spawned is not None and cur is None:  # decided by another command while we waited: never start anew
+        return {"iter": run.iteration - 1, "decided": True, "next": next_step(run.phase(), run.stop, run.config.critic)}
     problems = protected_problems(run) + run.tampered
     if problems:
         cur = cur or {"iter": run.iteration, "hypothesis": hypothesis or "", "trials": []}
