@@ -3,7 +3,8 @@
 # Builds a throwaway git repository with a slow prime counter and its benchmark,
 # then drives the real ratchet.py with a scripted stand-in for the model that
 # makes four changes: a real speed-up, a regression, a crash, and an attempt to
-# edit the protected benchmark. Prints each decision and the final table.
+# edit the protected benchmark. Prints each decision and the final table, then
+# writes the morning report (ratchet.py report) and prints the page's path.
 # Usage: ./examples/demo.sh [WORKDIR]   (default: a new temporary directory)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -45,3 +46,5 @@ printf '\n'
 "$PYTHON" "$ratchet" status --format text
 printf '\ngit log on the run branch:\n'
 git log --oneline
+printf '\nthe morning report (open it in a browser; report.md next to it is the pull request summary):\n'
+"$PYTHON" "$ratchet" report | field '["html"]'

@@ -23,6 +23,13 @@ from views import answer
 def _start_iteration(run: Run, hypothesis: str | None) -> dict:
     """Snapshot the candidate as the model left it, before any trial runs."""
     head = require_head_at_best(run)
+    changed = [p for p in gitops.dirty_paths(run.root) if p not in run.excluded]
+    if run.iteration == 0 and changed:  # checked before the snapshot, so a refusal writes nothing
+        raise UsageError("the baseline must measure the start commit unchanged; undo your edits first "
+                         "(see instructions/reverting.md)")
+    if run.iteration > 0 and not changed:
+        raise UsageError("the working tree equals the best commit: there is no change to measure; "
+                         "make one change first")
     candidate = gitops.snapshot(run.root, head, f"ratchet candidate iter {run.iteration}",
                                 exclude=run.exclude_paths())
     same = gitops.tree_of(run.root, candidate) == gitops.tree_of(run.root, head)

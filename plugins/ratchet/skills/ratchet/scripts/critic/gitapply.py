@@ -2,8 +2,8 @@
 
 - `validate_diff(root, diff, globs)`: (paths, problems); no problems when the
   diff applies cleanly and touches nothing off limits (pathrules.py),
-  git-ignored, or reached through a symlink that leaves the repository or
-  lands on a protected path.
+  git-ignored (`gitops.ignored_among`, the one ignore check), or reached
+  through a symlink that leaves the repository or lands on a protected path.
 - `git_apply_check`, `git_apply`, `git_numstat_paths` (the paths git itself
   reads from a diff), `tree_with_diff` (base + diff in a private index).
 """
@@ -88,16 +88,6 @@ def tree_with_diff(root: Path, base: str, diff: str) -> str | None:
         index.unlink(missing_ok=True)
 
 
-def ignored_paths(root: Path, paths: list[str]) -> list[str]:
-    """Those of `paths` git ignores and does not track. A change there would
-    escape ratchet's snapshot and survive a revert (clean runs without -x)."""
-    if not paths:
-        return []
-    out = gitops.git(root, "check-ignore", "-z", "--stdin", check=False,
-                     input_text="\0".join(paths) + "\0")
-    return sorted(p for p in out.split("\0") if p)
-
-
 def _escapes_via_symlink(root: Path, path: str, globs) -> str | None:
     """A path whose real location (through symlinks) is outside the repo or protected."""
     real_root = root.resolve()
@@ -122,8 +112,10 @@ def validate_diff(root: Path, diff: str, globs) -> tuple[list[str], list[str]]:
     problems = path_problems(paths, globs)
     safe = [p for p in paths if not unsafe_path(p)]
     problems += [w for w in (_escapes_via_symlink(root, p, globs) for p in safe) if w]
+    # ignored and untracked: a change there would escape ratchet's snapshot
+    # and survive a revert (clean runs without -x)
     problems += [f"touches git-ignored path {p} (a revert would not undo it)"
-                 for p in ignored_paths(root, safe)]
+                 for p in sorted(gitops.ignored_among(root, safe))]
     why = git_apply_check(root, diff)
     if why:
         problems.append(f"does not apply to the current tree: {why}")

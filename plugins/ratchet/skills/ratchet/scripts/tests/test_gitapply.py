@@ -57,5 +57,27 @@ class DiffPathsTest(unittest.TestCase):
         self.assertEqual(set(numstat), expected - {"src/a.py"})
 
 
+class IgnoredTargetsTest(unittest.TestCase):
+    """validate_diff's ignore check is gitops.ignored_among: an untracked
+    ignored target is refused, a tracked file matching an ignore pattern is not."""
+
+    def test_tracked_files_are_never_ignored_untracked_ignored_ones_are_refused(self):
+        root = make_repo({"a.py": "a\n", ".gitignore": "*.log\n"})
+        self.addCleanup(shutil.rmtree, root, True)
+        (root / "golden.log").write_text("expected\n")
+        git(root, "add", "-f", "golden.log")
+        git(root, "commit", "-qm", "force-added golden file")
+        tracked = ("diff --git a/golden.log b/golden.log\n--- a/golden.log\n+++ b/golden.log\n"
+                   "@@ -1 +1 @@\n-expected\n+changed\n")
+        fresh = ("diff --git a/fresh.log b/fresh.log\nnew file mode 100644\n--- /dev/null\n"
+                 "+++ b/fresh.log\n@@ -0,0 +1 @@\n+x\n")
+        paths, problems = gitapply.validate_diff(root, tracked, [])
+        self.assertEqual((paths, problems), (["golden.log"], []))
+        paths, problems = gitapply.validate_diff(root, fresh + tracked, [])
+        self.assertEqual(paths, ["fresh.log", "golden.log"])
+        self.assertEqual(problems, ["touches git-ignored path fresh.log (a revert would not undo it)"])
+        self.assertFalse(hasattr(gitapply, "ignored_paths"))  # one ignore check, in gitops
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -1,4 +1,10 @@
+import os
+import subprocess
+import sys
+import threading
 import unittest
+from pathlib import Path
+from unittest import mock
 
 from shell import gitops
 from tests.support import RepoTestCase, git
@@ -104,6 +110,262 @@ class KeepAndRevert(RepoTestCase):
         self.assertEqual(sorted(gitops.name_status(self.repo, self.start, sha)),
                          [("A", "new.py"), ("D", "bench.py"), ("M", "work.py")])
 
+
+
+class UserFolders(RepoTestCase):
+    """Empty folders are invisible to git status (init lets them through), so
+    a revert must not remove the user's."""
+
+    def test_empty_folders_that_existed_before_survive_a_restore(self):
+        for d in ("empty", "nested/inner", "src/pkg/empty-too"):
+            (self.repo / d).mkdir(parents=True)
+        self.write("src/new_module.py", "x = 1\n")   # the change: a new file beside an empty folder
+        self.write("fresh/deep/new.py", "y = 2\n")   # and in a new folder tree
+        self.write("work.py", "N = 1\n")
+        gitops.restore(self.repo, self.start)
+        for d in ("empty", "nested/inner", "src/pkg/empty-too"):
+            self.assertTrue((self.repo / d).is_dir(), d)
+        self.assertFalse((self.repo / "src" / "new_module.py").exists())
+        self.assertFalse((self.repo / "fresh").exists(), "a folder the removal emptied stays behind")
+        self.assertEqual(self.read("work.py"), "N = 1000\n")
+
+    def test_restore_removes_new_symlinks_without_following_them(self):
+        outside = self.tmp / "outside"
+        outside.mkdir()
+        (outside / "keep.txt").write_text("not the repo's")
+        (self.repo / "link").symlink_to(outside)
+        gitops.restore(self.repo, self.start)
+        self.assertFalse(os.path.lexists(self.repo / "link"))
+        self.assertEqual((outside / "keep.txt").read_text(), "not the repo's")
+
+    def test_restore_never_touches_a_nested_repository_or_ratchet_state(self):
+        nested = self.repo / "vendor"
+        nested.mkdir()
+        git(nested, "init", "-q")
+        (nested / "file.txt").write_text("nested")
+        self.write(".ratchet/results.jsonl", "{}\n")  # even without the info/exclude entry
+        gitops.restore(self.repo, self.start)
+        self.assertEqual((nested / "file.txt").read_text(), "nested")
+        self.assertEqual(self.read(".ratchet/results.jsonl"), "{}\n")
+
+
+class StaleLocks(RepoTestCase):
+    """A git process killed mid-write leaves its lock file; ratchet removes it
+    when no owner can be alive, else names it."""
+
+    def lock(self, name: str) -> Path:
+        path = self.repo / ".git" / name
+        path.write_text("")
+        return path
+
+    def test_stale_index_lock_is_removed_and_the_command_retried(self):
+        lock = self.lock("index.lock")
+        self.write("work.py", "N = 1\n")
+        gitops.restore(self.repo, self.start)
+        self.assertEqual(self.read("work.py"), "N = 1000\n")
+        self.assertFalse(lock.exists())
+
+    def test_stale_head_lock_is_removed_and_head_advances(self):
+        self.write("work.py", "N = 3\n")
+        c1 = gitops.snapshot(self.repo, self.start, "keep 1")
+        lock = self.lock("HEAD.lock")
+        gitops.advance_head(self.repo, c1, self.start)
+        self.assertEqual(git(self.repo, "rev-parse", "HEAD"), c1)
+        self.assertFalse(lock.exists())
+
+    def test_stale_private_index_lock_does_not_block_a_snapshot(self):
+        lock = Path(f"{gitops.git_path(self.repo, 'ratchet-index')}.lock")
+        lock.write_text("")
+        self.write("work.py", "N = 3\n")
+        sha = gitops.snapshot(self.repo, self.start, "attempt")
+        self.assertEqual(git(self.repo, "show", f"{sha}:work.py"), "N = 3")
+        self.assertFalse(lock.exists())
+
+    def test_snapshot_removes_its_private_index_and_lock_when_git_fails(self):
+        index = gitops.git_path(self.repo, "ratchet-index")
+        real = gitops.git
+
+        def failing(root, *args, **kw):
+            if args[:1] == ("write-tree",):
+                Path(f"{index}.lock").write_text("")  # as a git killed mid-write would leave it
+                raise gitops.GitError("git write-tree failed: boom")
+            return real(root, *args, **kw)
+
+        with mock.patch.object(gitops, "git", failing), self.assertRaises(gitops.GitError):
+            gitops.snapshot(self.repo, self.start, "attempt")
+        self.assertFalse(index.exists())
+        self.assertFalse(Path(f"{index}.lock").exists())
+
+    def live_git(self) -> None:
+        """A git process working in this repository (it could own a lock) until the test ends."""
+        owner = subprocess.Popen(["git", "-C", str(self.repo), "hash-object", "--stdin"],
+                                 stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
+        self.addCleanup(owner.stdin.close)
+        self.addCleanup(owner.wait)
+        self.addCleanup(owner.kill)
+
+    def assert_names_the_lock(self, exc: Exception, lock: Path) -> None:
+        message = str(exc)
+        self.assertEqual(len(message.splitlines()), 1, message)
+        self.assertIn(str(lock), message)
+        self.assertIn(f"rm {lock}", message)
+
+    def test_a_lock_whose_owner_may_be_alive_is_named_never_removed(self):
+        lock = self.lock("index.lock")
+        self.live_git()
+        with mock.patch.object(gitops, "LOCK_WAIT_SECONDS", 0.3), self.assertRaises(gitops.GitError) as ctx:
+            gitops.restore(self.repo, self.start)
+        self.assert_names_the_lock(ctx.exception, lock)
+        self.assertTrue(lock.exists())
+
+    def test_private_index_lock_in_use_by_a_live_git_is_not_removed(self):
+        """A git child can outlive a ratchet.py killed alone: while it still
+        uses the private index, its lock is not stale."""
+        index = gitops.git_path(self.repo, "ratchet-index")
+        lock = Path(f"{index}.lock")
+        lock.write_text("")
+        owner = subprocess.Popen(["git", "-C", str(self.repo), "hash-object", "--stdin"], stdin=subprocess.PIPE,
+                                 stdout=subprocess.DEVNULL, env={**os.environ, "GIT_INDEX_FILE": str(index)})
+        self.addCleanup(owner.stdin.close)
+        self.addCleanup(owner.wait)
+        self.addCleanup(owner.kill)
+        with mock.patch.object(gitops, "LOCK_WAIT_SECONDS", 0.3), self.assertRaises(gitops.GitError) as ctx:
+            gitops.snapshot(self.repo, self.start, "attempt")
+        self.assert_names_the_lock(ctx.exception, lock)
+        self.assertTrue(lock.exists())
+
+    def test_without_proc_only_ratchets_private_lock_is_removed(self):
+        private = Path(f"{gitops.git_path(self.repo, 'ratchet-index')}.lock")
+        private.write_text("")
+        with mock.patch.object(gitops, "_proc_available", lambda: False), \
+                mock.patch.object(gitops, "LOCK_WAIT_SECONDS", 0.3):
+            gitops.snapshot(self.repo, self.start, "attempt")
+            self.assertFalse(private.exists())
+            lock = self.lock("index.lock")
+            with self.assertRaises(gitops.GitError) as ctx:
+                gitops.restore(self.repo, self.start)
+        self.assert_names_the_lock(ctx.exception, lock)
+        self.assertTrue(lock.exists())
+
+    def test_a_lock_that_goes_away_by_itself_is_waited_for(self):
+        lock = self.lock("index.lock")
+        self.live_git()
+        timer = threading.Timer(0.5, lock.unlink)
+        timer.start()
+        self.addCleanup(timer.cancel)
+        gitops.restore(self.repo, self.start)
+        self.assertFalse(lock.exists())
+
+
+class FewerProcesses(RepoTestCase):
+    """Answers that cannot change within a process are not asked of git twice."""
+
+    def counting(self) -> list[str]:
+        """Record the git subcommand of every process gitops starts until the
+        test ends (the tests' own git calls are not counted)."""
+        calls: list[str] = []
+        real = subprocess.run
+
+        def run(cmd, *args, **kw):
+            if cmd and cmd[0] == "git" and sys._getframe(1).f_globals.get("__name__") == gitops.__name__:
+                calls.append(cmd[3] if cmd[1] == "-C" else cmd[1])
+            return real(cmd, *args, **kw)
+
+        patch = mock.patch.object(gitops.subprocess, "run", run)
+        patch.start()
+        self.addCleanup(patch.stop)
+        return calls
+
+    def tree(self, commit: str) -> str:
+        return git(self.repo, "rev-parse", f"{commit}^{{tree}}")
+
+    def test_repo_root_is_asked_once_and_learns_the_snapshot_index(self):
+        sub = self.repo / "src"
+        sub.mkdir()
+        root = gitops.repo_root(sub)
+        self.assertEqual(str(root), git(self.repo, "rev-parse", "--show-toplevel"))
+        calls = self.counting()
+        self.assertEqual(gitops.repo_root(sub), root)
+        index = gitops.git_path(root, gitops.SNAPSHOT_INDEX)
+        self.assertEqual(calls, [])
+        expected = self.repo / git(self.repo, "rev-parse", "--git-path", gitops.SNAPSHOT_INDEX)
+        self.assertEqual(index.resolve(), expected.resolve())
+
+    def test_snapshot_is_four_processes_and_its_tree_is_known(self):
+        root = gitops.repo_root(self.repo)
+        self.write("work.py", "N = 5\n")
+        calls = self.counting()
+        sha = gitops.snapshot(root, self.start, "attempt")
+        self.assertEqual(calls, ["read-tree", "add", "write-tree", "commit-tree"])
+        self.assertEqual(gitops.tree_of(root, sha), self.tree(sha))
+        self.assertEqual(calls, ["read-tree", "add", "write-tree", "commit-tree"])
+
+    def test_head_sha_learns_its_tree(self):
+        calls = self.counting()
+        self.assertEqual(gitops.head_sha(self.repo), self.start)
+        self.assertEqual(gitops.tree_of(self.repo, self.start), self.tree(self.start))
+        self.assertEqual(calls, ["rev-parse"])
+        empty = self.tmp / "empty"
+        empty.mkdir()
+        git(empty, "init", "-q")
+        self.assertIsNone(gitops.head_sha(empty))
+
+    def test_commit_tree_uses_gits_identity_without_asking_for_it(self):
+        calls = self.counting()
+        sha = gitops.commit_tree(self.repo, self.tree(self.start), self.start, "m")
+        self.assertEqual(calls, ["commit-tree"])
+        self.assertEqual(git(self.repo, "log", "-1", "--format=%an <%ae>", sha), "Test <test@example.com>")
+
+    def test_without_identity_the_fallback_is_learnt_once(self):
+        git(self.repo, "config", "user.useConfigOnly", "true")  # no guessing from the host name
+        for name in [k for k in os.environ if k.startswith(("GIT_AUTHOR_", "GIT_COMMITTER_"))] + ["EMAIL"]:
+            self.unset_env(name)
+        tree = self.tree(self.start)
+        calls = self.counting()
+        first = gitops.commit_tree(self.repo, tree, self.start, "one")
+        self.assertEqual(calls, ["commit-tree", "commit-tree"])
+        second = gitops.commit_tree(self.repo, tree, first, "two")
+        self.assertEqual(calls, ["commit-tree"] * 3)
+        for sha in (first, second):
+            self.assertEqual(git(self.repo, "log", "-1", "--format=%an <%ae> %cn <%ce>", sha),
+                             "ratchet <ratchet@localhost> ratchet <ratchet@localhost>")
+        self.assertEqual(gitops.identity_env(self.repo), gitops.FALLBACK_IDENTITY)
+
+    def unset_env(self, name: str) -> None:
+        patch = mock.patch.dict(os.environ)
+        patch.start()
+        self.addCleanup(patch.stop)
+        os.environ.pop(name, None)
+
+    def test_equal_trees_need_no_diff(self):
+        same = gitops.snapshot(self.repo, self.start, "no change")
+        calls = self.counting()
+        self.assertEqual(gitops.name_status(self.repo, self.start, same), [])
+        self.assertEqual(gitops.diff(self.repo, self.start, same), "")
+        self.assertEqual(calls, ["rev-parse"])  # the start's tree, once
+        self.write("work.py", "N = 2\n")
+        changed = gitops.snapshot(self.repo, self.start, "a change")
+        self.assertEqual(gitops.name_status(self.repo, same, changed), [("M", "work.py")])
+        self.assertIn("-N = 1000", gitops.diff(self.repo, same, changed))
+
+    def test_refs_are_asked_every_time(self):
+        before = gitops.tree_of(self.repo, "HEAD")
+        self.write("work.py", "N = 3\n")
+        c1 = gitops.snapshot(self.repo, self.start, "keep")
+        gitops.advance_head(self.repo, c1, self.start)
+        self.assertEqual(gitops.tree_of(self.repo, "HEAD"), self.tree(c1))
+        self.assertNotEqual(gitops.tree_of(self.repo, "HEAD"), before)
+
+    def test_advance_head_can_leave_the_index_to_a_restore(self):
+        self.write("work.py", "N = 3\n")
+        c1 = gitops.snapshot(self.repo, self.start, "keep")
+        calls = self.counting()
+        gitops.advance_head(self.repo, c1, self.start, sync_index=False)
+        self.assertEqual(calls, ["update-ref"])
+        self.assertEqual(git(self.repo, "rev-parse", "HEAD"), c1)
+        self.assertEqual(git(self.repo, "diff", "--cached", "--name-only"), "work.py")  # index still at start
+        gitops.restore(self.repo, c1)
+        self.assertEqual(git(self.repo, "status", "--porcelain"), "")
 
 
 class Errors(unittest.TestCase):

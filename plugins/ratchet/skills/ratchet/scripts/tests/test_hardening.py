@@ -4,6 +4,7 @@ other, bad bytes in arguments and a `.ratchet` file are refused before
 anything is written, no command prints a traceback, and state is read only
 under the lock."""
 
+import importlib
 import json
 import os
 import subprocess
@@ -148,8 +149,9 @@ class LockBeforeRead(RepoTestCase):
             events.append("load")
             return real_load(cwd)
 
+        common, status = importlib.import_module("commands.common"), importlib.import_module("commands.status")
         with mock.patch.object(store.Store, "lock", lock), \
-                mock.patch("commands.common.load", load), mock.patch("commands.status.load", load):
+                mock.patch.object(common, "load", load), mock.patch.object(status, "load", load):
             commands.run_trial(self.repo, True, None)
             commands.decide(self.repo, "baseline")
         inside, depth = [], 0

@@ -45,6 +45,65 @@ class Fingerprints(unittest.TestCase):
                                                             "protected file added: d"])
         self.assertEqual(integrity.compare(before, dict(before)), [])
 
+    def test_a_symlink_to_an_identical_copy_is_not_the_file(self):
+        before = self.prints("bench.py")
+        outside = Path(tempfile.mkdtemp(prefix="ratchet-outside-"))
+        self.addCleanup(shutil.rmtree, outside, True)
+        (outside / "bench.py").write_text("b")
+        (self.root / "bench.py").unlink()
+        (self.root / "bench.py").symlink_to(outside / "bench.py")
+        after = self.prints("bench.py")
+        self.assertEqual(after, {"bench.py": f"link:{outside / 'bench.py'}"})
+        self.assertEqual(integrity.compare(before, after), ["protected file replaced by a symlink: bench.py"])
+
+    def test_the_executable_bit_is_part_of_the_fingerprint(self):
+        before = self.prints("bench.py")
+        self.assertEqual(before["bench.py"], integrity.sha256_file(self.root / "bench.py") + ":100644")
+        (self.root / "bench.py").chmod(0o755)
+        after = self.prints("bench.py")
+        self.assertTrue(after["bench.py"].endswith(":100755"))
+        self.assertEqual(integrity.compare(before, after),
+                         ["protected file mode changed (100644 -> 100755): bench.py"])
+        (self.root / "bench.py").chmod(0o644)
+        self.assertEqual(integrity.compare(before, self.prints("bench.py")), [])
+
+    def test_symlinks_are_fingerprinted_by_target_never_followed(self):
+        (self.root / "tests" / "link.py").symlink_to("test_a.py")
+        before = self.prints("tests/")
+        self.assertEqual(before["tests/link.py"], "link:test_a.py")
+        (self.root / "tests" / "test_a.py").write_text("changed")  # the link's target, a protected file too
+        (self.root / "tests" / "link.py").unlink()
+        (self.root / "tests" / "link.py").symlink_to("sub/test_b.py")
+        self.assertEqual(integrity.compare(before, self.prints("tests/")),
+                         ["protected symlink changed its target: tests/link.py",
+                          "protected file modified: tests/test_a.py"])
+
+    def test_a_symlinked_folder_is_not_followed_out_of_the_repository(self):
+        before = {g: self.prints(g) for g in ("tests", "tests/", "tests/**", "tests/test_a.py", "*/test_a.py")}
+        outside = Path(tempfile.mkdtemp(prefix="ratchet-outside-"))
+        self.addCleanup(shutil.rmtree, outside, True)
+        shutil.copytree(self.root / "tests", outside / "tests")  # an identical copy
+        shutil.rmtree(self.root / "tests")
+        (self.root / "tests").symlink_to(outside / "tests")
+        for glob, prints in before.items():
+            after = self.prints(glob)
+            self.assertFalse(any(p.startswith("tests/") for p in after), (glob, after))
+            self.assertTrue(integrity.compare(prints, after), glob)
+        self.assertEqual(self.prints("tests"), {"tests": f"link:{outside / 'tests'}"})
+
+    def test_fingerprints_of_an_older_run_still_compare_equal(self):
+        """Runs started before modes were recorded stored {path: sha256 of the content}."""
+        (self.root / "tests" / "test_a.py").chmod(0o755)
+        old = {rel: integrity.sha256_file(self.root / rel) for rel in ("bench.py", "tests/test_a.py")}
+        self.assertEqual(integrity.compare(old, self.prints("bench.py", "tests/test_a.py")), [])
+        (self.root / "bench.py").write_text("edited")
+        self.assertEqual(integrity.compare(old, self.prints("bench.py", "tests/test_a.py")),
+                         ["protected file modified: bench.py"])
+        (self.root / "tests" / "test_a.py").unlink()
+        (self.root / "tests" / "test_a.py").symlink_to("sub/test_b.py")
+        self.assertIn("protected file replaced by a symlink: tests/test_a.py",
+                      integrity.compare(old, self.prints("bench.py", "tests/test_a.py")))
+
     def test_file_stamp_changes_with_content_and_is_none_when_absent(self):
         path = self.root / "bench.py"
         first = integrity.file_stamp(path)

@@ -4,8 +4,10 @@
 import math
 import unittest
 from statistics import NormalDist
+from unittest import mock
 
 from core import looks
+from core import stats
 
 
 class TestSchedule(unittest.TestCase):
@@ -53,6 +55,55 @@ class TestAlphaSpending(unittest.TestCase):
         pocock = looks.look_levels(spending=1.0)
         self.assertLess(obf[0][1], pocock[0][1])
         self.assertGreater(obf[-1][1], pocock[-1][1])
+
+
+class TestTable(unittest.TestCase):
+    """The precomputed levels (core/looks_table.py) of the default schedules.
+    Every entry: `python3 -m core.looks --check` (about 10 s)."""
+
+    def test_sampled_entries_match_the_integration(self):
+        sample = [5, 6, 7, 8, 13, 22, 31, 40, 49, 50, 51, 64, 77, 99, 100]
+        self.assertEqual(looks.check_table(sample), [])
+
+    def test_a_wrong_entry_is_reported(self):
+        from core import looks_table
+        with mock.patch.dict(looks_table.LEVELS, {6: "0.0333 0.0325"}):
+            self.assertEqual(len(looks.check_table([6])), 1)
+
+    def test_every_product_schedule_is_tabulated(self):
+        self.assertEqual((looks.ALPHA, looks.MIN_PAIRS, looks.LOOK_EVERY, looks.SPENDING),
+                         (stats.DEFAULTS["alpha"], stats.DEFAULTS["min_pairs"],
+                          stats.DEFAULTS["look_every"], stats.DEFAULTS["spending"]))
+        for n in range(looks.MIN_PAIRS + 1, looks.TABLE_MAX_PAIRS + 1):
+            planned = looks.look_schedule(looks.MIN_PAIRS, n, looks.LOOK_EVERY)
+            with self.subTest(max_pairs=n):
+                self.assertEqual(len(looks._tabulated(planned, looks.ALPHA, looks.SPENDING)), len(planned))
+
+    def test_default_and_single_look_schedules_do_not_integrate(self):
+        looks._integrated_levels.cache_clear()
+        with mock.patch.object(looks, "_crossing_recursion", side_effect=AssertionError("integrated")):
+            for n in (4, 5, 50, 100):  # the sequential design at --max-pairs n
+                levels = looks.look_levels(max_pairs=n)
+                self.assertEqual([k for k, _ in levels], list(looks.look_schedule(4, n, 2)))
+            # the fixed design (--trials N): one look at N pairs, the whole alpha
+            self.assertEqual(looks.look_levels(min_pairs=10, max_pairs=10, look_every=1), [(10, 0.05)])
+            verdict = stats.sequential_verdict([(10.0 + i % 3, 9.0 + i % 2) for i in range(4)], "min")
+            self.assertEqual(verdict.n_pairs, 4)
+
+    def test_other_schedules_are_integrated(self):
+        looks._integrated_levels.cache_clear()
+        for kw in (dict(spending=-4.0), dict(alpha=0.1), dict(max_pairs=looks.TABLE_MAX_PAIRS + 1),
+                   dict(min_pairs=6), dict(look_every=3)):
+            with self.subTest(**kw):
+                self.assertIsNone(looks._tabulated(looks.look_schedule(kw.get("min_pairs", 4),
+                                                                       kw.get("max_pairs", 50),
+                                                                       kw.get("look_every", 2)),
+                                                   kw.get("alpha", 0.05), kw.get("spending", 0.0)))
+        calls = []
+        real = looks._crossing_recursion
+        with mock.patch.object(looks, "_crossing_recursion", side_effect=lambda *a: calls.append(1) or real(*a)):
+            looks.look_levels(max_pairs=12, spending=-4.0)
+        self.assertEqual(calls, [1])
 
 
 if __name__ == "__main__":
