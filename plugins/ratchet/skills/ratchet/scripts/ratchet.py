@@ -15,7 +15,6 @@ from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # works under python3 -I
 
-import commands  # noqa: E402
 from core import config  # noqa: E402
 from core.errors import UsageError  # noqa: E402
 from shell.gitops import GitError  # noqa: E402
@@ -74,20 +73,26 @@ def build_parser(with_critic: bool = True) -> argparse.ArgumentParser:
 
 def dispatch(argv: list[str], cwd: Path) -> tuple[dict | str, int]:
     if argv[:1] == ["init"]:
-        return commands.init(argv[1:], cwd), 0
+        from commands.init import init
+        return init(argv[1:], cwd), 0
     ns = build_parser(with_critic=argv[:1] not in [[c] for c in CORE_COMMANDS]).parse_args(argv)
     if getattr(ns, "handler", None):  # critic-mode commands
         return ns.handler(cwd, ns), 0
     if ns.command == "status":
-        return (commands.status_text(cwd) if ns.format == "text" else commands.status(cwd)), 0
+        from commands import status
+        return (status.status_text(cwd) if ns.format == "text" else status.status(cwd)), 0
     if ns.command == "run-trial":
-        return commands.run_trial(cwd, ns.all, ns.hypothesis, ns.wait), 0
+        from commands.trial import run_trial
+        return run_trial(cwd, ns.all, ns.hypothesis, ns.wait), 0
     if ns.command == "score":
-        return commands.score(cwd, ns.value, ns.trial), 0
+        from commands.trial import score
+        return score(cwd, ns.value, ns.trial), 0
     if ns.command == "decide":
-        return commands.decide(cwd, ns.description, ns.wait), 0
+        from commands.decide import decide
+        return decide(cwd, ns.description, ns.wait), 0
     if ns.command == "stop":
-        return commands.stop(cwd), 0
+        from commands.stop import stop
+        return stop(cwd), 0
     if ns.command == "report":
         from commands.report import report
         return report(cwd, ns.out), 0

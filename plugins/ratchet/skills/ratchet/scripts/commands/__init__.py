@@ -1,11 +1,6 @@
-"""The commands ratchet.py dispatches to: each takes the working directory
-(and its arguments), returns one JSON-able dict (or text for people), and
-raises UsageError before anything is written when the input is bad."""
-
-from commands.decide import decide
-from commands.init import init
-from commands.status import status, status_text
-from commands.stop import stop
-from commands.trial import run_trial, score
-
-__all__ = ["init", "status", "status_text", "run_trial", "score", "decide", "stop"]
+"""The commands ratchet.py dispatches to, one module each (init, status,
+trial: run-trial and score, decide, stop, report, finalize, hooks). Each
+takes the working directory (and its arguments), returns one JSON-able dict
+(or text for people), and raises UsageError before anything is written when
+the input is bad. Nothing is imported here, so a command loads only what it
+uses."""

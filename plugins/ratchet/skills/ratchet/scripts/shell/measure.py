@@ -19,7 +19,6 @@ from shell import gitops
 from shell import fingerprints as integrity
 from core import design
 from shell import runner
-from core import stats
 
 
 def one_trial(run, label: str, env_extra: dict, allow_question: bool) -> dict:

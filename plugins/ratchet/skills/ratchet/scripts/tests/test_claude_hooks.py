@@ -23,7 +23,6 @@ See docs/testing.md.
 
 import json
 import re
-import time
 import unittest
 from pathlib import Path
 

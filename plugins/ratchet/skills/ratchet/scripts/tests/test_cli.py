@@ -620,7 +620,7 @@ class CrashRecovery(RepoTestCase):
 
     def crash_decide_at(self, target: str):
         """Run decide in-process and kill it right after `target` runs."""
-        import commands
+        from commands import decide
         from shell import gitops
         from shell import store
 
@@ -632,7 +632,7 @@ class CrashRecovery(RepoTestCase):
             raise KeyboardInterrupt("power cut")
 
         with mock.patch.object(owner, target, die), self.assertRaises(KeyboardInterrupt):
-            commands.decide(self.repo, "smaller N")
+            decide.decide(self.repo, "smaller N")
 
     def prepare_keep(self):
         self.init()
@@ -664,11 +664,11 @@ class CrashRecovery(RepoTestCase):
         self.write("work.py", "N = 5000\n")
         self.write("new.py", "x = 1\n")
         self.ok("run-trial", "--all")
-        import commands
+        from commands import decide
         from shell import gitops
         with mock.patch.object(gitops, "restore", side_effect=KeyboardInterrupt), \
                 self.assertRaises(KeyboardInterrupt):
-            commands.decide(self.repo, "bigger")
+            decide.decide(self.repo, "bigger")
         self.assertEqual(self.read("work.py"), "N = 5000\n")  # revert had not happened
         self.assertEqual(len(self.results()), 1)
         st = self.ok("status")

@@ -14,7 +14,7 @@ import unittest
 from pathlib import Path
 from unittest import mock
 
-import commands
+from commands import decide, init, trial
 from shell import context
 from critic import commands as critic
 from critic import blinding
@@ -59,9 +59,9 @@ class RunTestCase(unittest.TestCase):
         argv = ["--run-command", f"{shlex.quote(sys.executable)} bench.py", "--direction", "min",
                 "--metric-name", "cost", "--report-source", "stdout", "--protect", "bench.py",
                 "--critic", "--iterations", "10"]
-        commands.init(argv, self.root)
-        commands.run_trial(self.root, True, None)
-        commands.decide(self.root, "baseline")
+        init.init(argv, self.root)
+        trial.run_trial(self.root, True, None)
+        decide.decide(self.root, "baseline")
         self.incoming = self.root / ".ratchet" / "proposals"
         self.incoming.mkdir(parents=True, exist_ok=True)
 
@@ -89,8 +89,8 @@ class RunTestCase(unittest.TestCase):
         return (self.root / "src/algo.py").read_text()
 
     def measure(self, description="change"):
-        commands.run_trial(self.root, True, "h")
-        return commands.decide(self.root, description)
+        trial.run_trial(self.root, True, "h")
+        return decide.decide(self.root, description)
 
 
 class ContestTest(RunTestCase):
@@ -312,7 +312,7 @@ class ContestTest(RunTestCase):
 
     def test_critic_commands_refuse_mid_iteration(self):
         (self.root / "src/algo.py").write_text(ALGO.replace("COST = 10", "COST = 9"))
-        commands.run_trial(self.root, False, "h")
+        trial.run_trial(self.root, False, "h")
         self.write("a", answer("eight", cost_diff(8)))
         with self.assertRaisesRegex(UsageError, "already being measured"):
             critic.propose(self.root, ns(slot="a"))

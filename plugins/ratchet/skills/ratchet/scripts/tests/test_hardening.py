@@ -110,9 +110,10 @@ class RefusedBeforeAnyWrite(RepoTestCase):
 
     def test_an_unexpected_error_is_one_line_and_exit_1(self):
         self.init()
-        code = ("import sys; sys.path.insert(0, %r); import ratchet, commands\n"
+        code = ("import sys; sys.path.insert(0, %r); import ratchet\n"
+                "from commands import status\n"
                 "def boom(*a, **k): raise RuntimeError('disk on fire\\nsecond line')\n"
-                "commands.status = boom\n"
+                "status.status = boom\n"
                 "sys.exit(ratchet.main(['status']))\n" % str(RATCHET.parent))
         proc = subprocess.run([sys.executable, "-c", code], cwd=self.repo, capture_output=True, text=True,
                               env={**os.environ, **GIT_ENV})
@@ -125,7 +126,7 @@ class LockBeforeRead(RepoTestCase):
     def test_writers_read_the_state_only_while_holding_the_lock(self):
         """A writer that gets the lock as another releases it must not work
         from a read taken before: every load happens inside the lock."""
-        import commands
+        from commands import decide, trial
         from shell import context, store
         self.init()
         events = []
@@ -152,8 +153,8 @@ class LockBeforeRead(RepoTestCase):
         common, status = importlib.import_module("commands.common"), importlib.import_module("commands.status")
         with mock.patch.object(store.Store, "lock", lock), \
                 mock.patch.object(common, "load", load), mock.patch.object(status, "load", load):
-            commands.run_trial(self.repo, True, None)
-            commands.decide(self.repo, "baseline")
+            trial.run_trial(self.repo, True, None)
+            decide.decide(self.repo, "baseline")
         inside, depth = [], 0
         for e in events:
             depth += {"locked": 1, "unlocked": -1}.get(e, 0)
