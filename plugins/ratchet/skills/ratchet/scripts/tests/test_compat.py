@@ -42,7 +42,7 @@ class PreviousVersionRuns(RepoTestCase):
         self.fx = Path(tempfile.mkdtemp(prefix="ratchet-v1-"))
         self.addCleanup(shutil.rmtree, self.fx, True)
         with tarfile.open(FIXTURES) as tar:
-            tar.extractall(self.fx)
+            tar.extractall(self.fx, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
 
     def load(self, name: str) -> Path:
         self.repo = self.fx / name
