@@ -92,6 +92,9 @@ def decide(cwd: Path, description: str, wait: float | None = None) -> dict:
     store, spawned = store_of(cwd), None
     refuse_other_work(store, ("guard", "confirm"))
     while True:
+        if spawned is not None and not worker.wait_exit(spawned, deadline - time.monotonic()):
+            worker.reap(spawned)
+            return running_answer(load(cwd), bound, "decide --description TEXT (the same)")
         try:
             with locked(cwd, wait=max(0.0, deadline - time.monotonic())) as run:
                 out = _step(run, description, spawned)

@@ -53,6 +53,9 @@ def run_trial(cwd: Path, run_all: bool, hypothesis: str | None, wait: float | No
     refuse_other_work(store, ("trials",))
     recovered = worker.died(store)
     while True:
+        if spawned is not None and not worker.wait_exit(spawned, deadline - time.monotonic()):
+            worker.reap(spawned)
+            return running_answer(load(cwd), bound)
         try:
             with locked(cwd, wait=max(0.0, deadline - time.monotonic())) as run:
                 out = _step(run, run_all, hypothesis, spawned)

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import sys
 import time
@@ -94,9 +95,12 @@ def start(run, lock_fd: int, job: str, work) -> int:
     sys.stdout.flush()
     sys.stderr.flush()
     go_r, go_w = os.pipe()
+    done_r, done_w = os.pipe()  # the child holds done_w until it exits: the parent wakes at once
     pid = os.fork()
     if pid:  # worker.json names the worker before anyone can see the lock held by it
         os.close(go_r)
+        os.close(done_w)
+        _exits[pid] = done_r
         atomic_write(store.path(STATE), json.dumps({"pid": pid, "job": job, "iter": (run.current or {}).get("iter"),
                                                     "started": time.time()}).encode())
         os.close(go_w)
@@ -104,6 +108,7 @@ def start(run, lock_fd: int, job: str, work) -> int:
     code = 0
     try:  # the child: never returns into the caller's code
         os.close(go_w)
+        os.close(done_r)
         os.read(go_r, 1)  # until the parent has written worker.json
         os.close(go_r)
         os.setsid()
@@ -112,7 +117,7 @@ def start(run, lock_fd: int, job: str, work) -> int:
         os.dup2(null, 0)
         os.dup2(log, 1)
         os.dup2(log, 2)
-        keep = {0, 1, 2, lock_fd}
+        keep = {0, 1, 2, lock_fd, done_w}
         for fd in range(3, 256):
             if fd not in keep:
                 try:
@@ -142,6 +147,23 @@ def start(run, lock_fd: int, job: str, work) -> int:
         code = 1
     finally:
         os._exit(code)
+
+
+_exits: dict[int, int] = {}  # our own workers: pid -> read end of the pipe their exit closes
+
+
+def wait_exit(pid: int | None, timeout: float) -> bool:
+    """Wait up to `timeout` seconds for our own worker `pid` to exit; True
+    when it has (woken by its pipe closing, not by polling)."""
+    fd = _exits.get(pid)
+    if fd is None:
+        return True
+    ready, _, _ = select.select([fd], [], [], max(0.0, timeout))
+    if not ready:
+        return False
+    os.close(_exits.pop(pid))
+    reap(pid)
+    return True
 
 
 def reap(pid: int | None) -> None:
