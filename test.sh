@@ -14,6 +14,11 @@ if command -v claude >/dev/null 2>&1; then
 else
   echo "real-client tests: SKIPPED (no claude CLI on PATH; see docs/testing.md)"
 fi
+if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then
+  echo "report browser test: using $( (chromium --version || chromium-browser --version) 2>/dev/null | head -1)"
+else
+  echo "report browser test: SKIPPED (no chromium on PATH; apt-get install chromium)"
+fi
 "$PYTHON" --version
 cd plugins/ratchet/skills/ratchet/scripts
 "$PYTHON" -m unittest discover -s tests -t . "$@"
