@@ -167,11 +167,17 @@ def stop_reason(*, history: list[dict], direction: str, iterations: int, patienc
                         best_score=best_score, threshold_confirmed=threshold_confirmed)
 
 
-def stop_of(cfg: Config, s: Summary, elapsed: float | None = None) -> dict:
+def stop_of(cfg: Config, s: Summary, elapsed: float | None = None, *, ahead: bool = False) -> dict:
     """{"stopped", "reason"} for a run whose log folds to `s`, `elapsed`
     seconds after init. With a noisy metric the threshold only counts once
-    a confirmation run of the current best says so. `budget_exhausted`:
-    one more iteration and the confirmation would not fit in --budget."""
+    a confirmation run of the current best says so.
+
+    `budget_exhausted`: decided ahead, when an iteration is decided
+    (`ahead=True`): one more iteration at the mean cost so far (model time
+    included) and the confirmation run would not fit in --budget; the
+    record keeps that verdict. Between iterations only the reserve for the
+    confirmation is checked, so a decision that let the run go on is not
+    undone by the seconds the model takes before its next change."""
     design = Design.from_dict((s.baseline or {}).get("design"))
     confirmed = None
     if design and design.is_paired:
@@ -180,8 +186,11 @@ def stop_of(cfg: Config, s: Summary, elapsed: float | None = None) -> dict:
     reason = _stop_reason(s, direction=cfg.direction, iterations=cfg.iterations, patience=cfg.patience,
                           max_consecutive_crashes=cfg.max_consecutive_crashes, threshold=cfg.threshold,
                           best_score=s.best["score"] if s.best else None, threshold_confirmed=confirmed)
-    if reason is None and design and budget.exhausted(cfg.budget_seconds, elapsed, *budget_need(cfg, s)):
-        reason = "budget_exhausted"
+    if reason is None and design:
+        cost, reserve = budget_need(cfg, s)
+        if (s.last or {}).get("budget_exhausted") or budget.exhausted(
+                cfg.budget_seconds, elapsed, cost if ahead else 0.0, reserve):
+            reason = "budget_exhausted"
     return {"stopped": reason is not None, "reason": reason}
 
 
@@ -322,7 +331,7 @@ def _confirm_due(f: Facts, rec: dict) -> bool:
         return False
     crosses = (cfg.threshold is not None and rec["kept"] and rec["avg"] is not None
                and crossed(cfg.direction, rec["avg"], cfg.threshold))
-    stop = stop_of(cfg, fold(f.summary, rec), f.elapsed)
+    stop = stop_of(cfg, fold(f.summary, rec), f.elapsed, ahead=True)
     if stop["reason"] in ("baseline_failed", "integrity_unrecoverable"):
         return False
     return crosses or stop["stopped"]
@@ -336,6 +345,9 @@ def decide(f: Facts) -> Outcome:
     if f.guard is not None:
         v = apply_guard(v, f.guard["passed"])
     rec = _record(f, v)
+    if f.iteration > 0 and stop_of(f.config, fold(f.summary, rec), f.elapsed, ahead=True)["reason"] \
+            == "budget_exhausted":
+        rec["budget_exhausted"] = True
     return Outcome(v, rec, confirm_due=_confirm_due(f, rec))
 
 

@@ -50,7 +50,7 @@ class Summary:
     trailing_crashes: int = 0     # crashes in a row at the end (baseline excluded)
     trailing_not_kept: int = 0    # iterations in a row without a keep (baseline excluded)
     tail: tuple = field(default_factory=tuple)
-    iter_seconds: float = 0.0     # wall time of the timed iterations after the baseline (run-trial to decide)
+    iter_seconds: float = 0.0     # wall time of the iterations after the baseline (decide to decide: model time included)
     iters_timed: int = 0
     trial_seconds: float = 0.0    # run time of every trial logged
     trials_timed: int = 0
@@ -104,7 +104,8 @@ def fold(s: Summary, rec: dict) -> Summary:
     """`s` with `rec` appended."""
     after_baseline = rec.get("iter", 0) != 0
     kept = bool(rec.get("kept"))
-    took = seconds_between(rec.get("started"), rec.get("timestamp")) if after_baseline else None
+    prev = s.tail[-1].get("timestamp") if s.tail else None
+    took = seconds_between(prev, rec.get("timestamp")) if after_baseline else None
     durations = [t["duration_s"] for t in rec.get("trials") or [] if isinstance(t.get("duration_s"), (int, float))]
     return replace(
         s,

@@ -209,5 +209,25 @@ class MinImprovementMargin(unittest.TestCase):
         self.assertEqual(MinImprovement(2.0, True).margin(50.0), 1.0)
 
 
+
+
+class BudgetStop(unittest.TestCase):
+    def test_the_budget_is_judged_ahead_at_decide_and_kept_in_the_record(self):
+        c = cfg(budget_seconds=100.0)
+        s = baseline(c, NOISY)  # 10 trials of 0.5 s: a sequential iteration is estimated at 12 pairs = 6 s
+        self.assertEqual(decision.stop_of(c, s, 91.0)["stopped"], False)  # 9 s left: between iterations only the 4 s reserve counts
+        self.assertEqual(decision.stop_of(c, s, 91.0, ahead=True)["reason"], "budget_exhausted")  # 6 s + 4 s do not fit
+        self.assertEqual(decision.stop_of(c, s, 97.0)["reason"], "budget_exhausted")  # not even the confirmation fits
+        late = decision.decide(facts(c, s, pairs([5.0, 5.2, 4.9, 5.1]), margin=0.3, elapsed=91.0,
+                                    now="2026-12-01T00:00:30Z"))
+        self.assertTrue(late.record["budget_exhausted"])
+        self.assertTrue(late.confirm_due)
+        after = Summary.of([s.first, late.record])
+        self.assertEqual(decision.stop_of(c, after, 0.0)["reason"], "budget_exhausted")
+        early = decision.decide(facts(c, s, pairs([5.0, 5.2, 4.9, 5.1]), margin=0.3, elapsed=10.0,
+                                     now="2026-12-01T00:00:05Z"))
+        self.assertNotIn("budget_exhausted", early.record)
+
+
 if __name__ == "__main__":
     unittest.main()
