@@ -16,7 +16,7 @@ from pathlib import Path
 
 from core.errors import UsageError
 from core.history import LOG_EDITED, STATE_EDITS, fold
-from shell import fingerprints, gitops, measure
+from shell import fingerprints, gitops, measure, worker
 from shell.context import Run, load
 from shell.store import Store
 
@@ -49,7 +49,6 @@ def locked(cwd: Path, *, running: bool = True, wait: float = 0.0):
 def refuse_other_work(store: Store, joins: tuple[str, ...]) -> None:
     """UsageError at once when the measurement worker runs a job this
     command does not wait for (`joins`: the jobs it does)."""
-    from shell import worker
     w = worker.running(store)
     if w and w.get("job") not in joins:
         what = {"trials": "run-trial --all", "guard": "decide", "confirm": "decide"}.get(w.get("job"), "status")

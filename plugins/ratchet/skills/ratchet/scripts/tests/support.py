@@ -15,6 +15,8 @@ import unittest
 from pathlib import Path
 from unittest import mock
 
+from shell.worker import alive
+
 SCRIPTS = Path(__file__).resolve().parent.parent
 RATCHET = SCRIPTS / "ratchet.py"
 
@@ -183,19 +185,8 @@ def kill_worker(repo: Path) -> None:
     except ProcessLookupError:
         return
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and _alive(pid):
+    while time.monotonic() < deadline and alive(pid):
         time.sleep(0.02)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:  # a zombie is dead
-        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return True
 
 
 def processes_in(repo: Path, timeout: float = 10.0) -> list[int]:
@@ -213,7 +204,7 @@ def processes_in(repo: Path, timeout: float = 10.0) -> list[int]:
                     cwd = os.readlink(d / "cwd")
                 except OSError:
                     continue
-                if (cwd == root or cwd.startswith(root + "/")) and _alive(int(d.name)):
+                if (cwd == root or cwd.startswith(root + "/")) and alive(int(d.name)):
                     found.append(int(d.name))
         if not found or time.monotonic() > deadline:
             return found
