@@ -57,6 +57,7 @@ SCRIPTS = os.path.join(os.path.dirname(HERE), "plugins", "ratchet", "skills", "r
 sys.path.insert(0, SCRIPTS)
 
 from core import config  # noqa: E402  (ratchet's own defaults)
+from core import constraints  # noqa: E402
 from core import looks  # noqa: E402  (the real modules, not copies)
 from core import stats  # noqa: E402
 
@@ -85,7 +86,13 @@ SCENARIOS = {
                      title="sigma = d + 10% one-sided outliers (+5..+20 sigma)"),
     "all-noop": dict(sigma=1.0, drift=False, outliers=0.0, noop_only=True,
                      title="all candidates are no-ops, sigma = d (confirmation check)"),
+    "constraint": dict(sigma=1.0, drift=False, outliers=0.0, noop_only=False, constraint=True,
+                       title="sigma = d on the metric and on a constraint side<=+d; 30% of the "
+                             "improvements also worsen side by 2d"),
 }
+TOLERANCE = D          # the constraint scenario's side<=+d
+P_VIOLATES = 0.30      # share of the real improvements that also worsen the side metric by 2 * TOLERANCE
+SIDE = constraints.parse(f"side<=+{TOLERANCE:g}")
 
 
 class Machine:
@@ -124,14 +131,26 @@ def candidate_effects(seed: str, noop_only: bool) -> list[float]:
     return out
 
 
+def side_effects(seed: str, effects: list[float]) -> list[float]:
+    """True change of the side metric per candidate (positive = worse):
+    2 * TOLERANCE for P_VIOLATES of the real improvements, else 0."""
+    rng = random.Random(seed + ":side")
+    return [2 * TOLERANCE if e > 0 and rng.random() < P_VIOLATES else 0.0 for e in effects]
+
+
 def value_of(gain: float, direction: str) -> float:
     """True metric of code whose total true gain over the original is `gain`."""
     return BASE - gain if direction == "min" else BASE + gain
 
 
-def run_ratchet(sc: dict, seed: str, direction: str, effects: list[float]) -> dict:
+def run_ratchet(sc: dict, seed: str, direction: str, effects: list[float], side: list[float] | None = None) -> dict:
+    """One run; with `side` (true side-metric changes per candidate) the
+    constraint SIDE is checked on the same pairs, as the product does
+    (`constraints.check` at `constraints.look_level`, `constraints.settled`)."""
     rng = random.Random(seed + ":ratchet")
     m = Machine(rng, sc["sigma"], sc["drift"], sc["outliers"], 1.0 if direction == "min" else -1.0)
+    sm = Machine(random.Random(seed + ":side-noise"), sc["sigma"], False, 0.0, 1.0)
+    side_level = 0.0   # true side value of the incumbent (SIDE is min: larger is worse)
     calib_values = [m.measure(value_of(0.0, direction)) for _ in range(CALIBRATION_RUNS)]
     max_pairs = stats.DEFAULTS["max_pairs"]
     cal = stats.calibrate(calib_values, max_pairs)
@@ -139,25 +158,38 @@ def run_ratchet(sc: dict, seed: str, direction: str, effects: list[float]) -> di
     m_eff = res["effective_min_effect"]
     gain = 0.0
     kept, trials = [], 0
-    for e in effects:
+    schedule = {"min_pairs": stats.DEFAULTS["min_pairs"], "max_pairs": max_pairs,
+                "look_every": stats.DEFAULTS["look_every"]}
+    for i, e in enumerate(effects):
         pairs: list[tuple[float, float]] = []
+        side_gains: list[float] = []
         a_true, b_true = value_of(gain, direction), value_of(gain + e, direction)
+        s_b = side_level + (side[i] if side else 0.0)
         while True:
             for _ in range(looks.next_pairs(len(pairs), deterministic=cal["deterministic"])):
                 if stats.pair_order(len(pairs)) == "AB":
-                    a = m.measure(a_true)
-                    b = m.measure(b_true)
+                    a, sa = m.measure(a_true), sm.measure(side_level)
+                    b, sb = m.measure(b_true), sm.measure(s_b)
                 else:
-                    b = m.measure(b_true)
-                    a = m.measure(a_true)
+                    b, sb = m.measure(b_true), sm.measure(s_b)
+                    a, sa = m.measure(a_true), sm.measure(side_level)
                 pairs.append((a, b))
+                side_gains.append(sa - sb)
             v = stats.sequential_verdict(pairs, direction, m_eff, deterministic=cal["deterministic"])
-            if v.outcome != "continue":
+            if side is None:
+                if v.outcome != "continue":
+                    break
+                continue
+            check = constraints.check(SIDE, side_gains, SIDE.tolerance(None),
+                                      constraints.look_level(1, schedule, len(pairs)))
+            if constraints.settled(v.outcome, [check], len(pairs) >= max_pairs):
                 break
         trials += v.n_trials
-        if v.outcome == "keep":
+        keep = v.outcome == "keep" and (side is None or check.status == "pass")
+        if keep:
             gain += e
-        kept.append(v.outcome == "keep")
+            side_level = s_b
+        kept.append(keep)
     # confirmation: original baseline vs final best, interleaved
     base_vals, best_vals = [], []
     for k in range(CONFIRM_PAIRS):
@@ -194,9 +226,48 @@ def simulate(job: tuple[str, int]) -> dict:
     seed = f"{name}:{run}"
     direction = "min" if run % 2 else "max"
     effects = candidate_effects(seed, sc["noop_only"])
+    if sc.get("constraint"):
+        side = side_effects(seed, effects)
+        return {"scenario": name, "effects": effects, "side": side,
+                "ratchet": run_ratchet(sc, seed, direction, effects, side),
+                "unconstrained": run_ratchet(sc, seed, direction, effects)}
     return {"scenario": name, "effects": effects,
             "ratchet": run_ratchet(sc, seed, direction, effects),
             "naive": run_naive(sc, seed, direction, effects)}
+
+
+def summarize_constraint(results: list[dict]) -> dict:
+    """Rates of the constraint scenario, with the constraint checked and
+    without (the same runs, seeds and candidates)."""
+    out = {"runs": len(results)}
+    for rule in ("ratchet", "unconstrained"):
+        n = {"violating": 0, "clean": 0, "noop": 0}
+        k = dict.fromkeys(n, 0)
+        trials = 0.0
+        for r in results:
+            for e, s, kept in zip(r["effects"], r["side"], r[rule]["kept"]):
+                kind = "violating" if s > 0 else "clean" if e > 0 else "noop" if e == 0 else None
+                if kind:
+                    n[kind] += 1
+                    k[kind] += kept
+            trials += r[rule]["trials"]
+        out[rule] = {kind: 100.0 * k[kind] / n[kind] if n[kind] else float("nan") for kind in n}
+        out[rule]["trials"] = trials / (len(results) * ITERATIONS)
+        out["counts"] = n
+    return out
+
+
+def print_constraint_table(s: dict) -> None:
+    n = s["counts"]
+    print(f"\n== constraint: {SCENARIOS['constraint']['title']}")
+    print(f"   {s['runs']} runs x {ITERATIONS} iterations: {n['clean']} clean improvements, {n['violating']} "
+          f"improvements that worsen side by 2d, {n['noop']} no-ops; side checked at alpha "
+          f"{stats.DEFAULTS['alpha']:g} on the same pairs")
+    print(f"   {'':38}{'checked':>10}{'ignored':>10}")
+    for label, key in (("violating improvements kept", "violating"), ("power (clean improvements kept)", "clean"),
+                       ("false keeps (no-ops kept)", "noop"), ("trials per iteration", "trials")):
+        pct = key != "trials"
+        print(f"   {label:38}{fmt(s['ratchet'][key], pct):>10}{fmt(s['unconstrained'][key], pct):>10}")
 
 
 def calibration_warn_rate(job: tuple[str, int, int]) -> float:
@@ -292,7 +363,8 @@ def main(argv=None) -> int:
             results = pool.map(simulate, jobs, chunksize=8)
     else:
         results = [simulate(j) for j in jobs]
-    summary = {name: summarize([r for r in results if r["scenario"] == name]) for name in SCENARIOS}
+    summary = {name: (summarize_constraint if SCENARIOS[name].get("constraint") else summarize)(
+        [r for r in results if r["scenario"] == name]) for name in SCENARIOS}
     sizes = (10, 20, 30)
     cal_jobs = [(name, n, runs) for name in ("gauss-d", "gauss-3d") for n in sizes]
     if args.workers > 1:
@@ -310,7 +382,10 @@ def main(argv=None) -> int:
           f"looks at {d['min_pairs']},{d['min_pairs'] + d['look_every']},...,{d['max_pairs']} pairs, "
           f"{int(100 * d['trim'])}% trimmed-mean t-test")
     for name in SCENARIOS:
-        print_table(name, summary[name])
+        if SCENARIOS[name].get("constraint"):
+            print_constraint_table(summary[name])
+        else:
+            print_table(name, summary[name])
 
     g, dr, o, g3 = (summary[k]["ratchet"] for k in ("gauss-d", "drift", "outliers", "gauss-3d"))
     null = lambda s_: s_["counts"][0]   # noqa: E731  candidates with true effect <= 0
@@ -341,6 +416,18 @@ def main(argv=None) -> int:
         ("sigma=3d: false keeps <= 5%", g3["false_keep"], 5.0, "<=", se(5, null(g3)), f"{g3['false_keep']:.2f}%"),
         ("all-no-op: confirmation interval contains 0 in >= 95% of runs", summary["all-noop"]["confirm_zero"],
          95.0, ">=", se(95, summary["all-noop"]["runs"]), f"{summary['all-noop']['confirm_zero']:.1f}%"),
+    ]
+    c = summary["constraint"]
+    cr, cu, cn = c["ratchet"], c["unconstrained"], c["counts"]
+    targets += [
+        ("constraint: improvements that break it kept <= 5%", cr["violating"], 5.0, "<=", se(5, cn["violating"]),
+         f"{cr['violating']:.2f}%"),
+        ("constraint: power on clean improvements down by <= 3 points", cu["clean"] - cr["clean"], 3.0, "<=",
+         math.hypot(se(cr["clean"], cn["clean"]), se(cu["clean"], cn["clean"])),
+         f"{cr['clean'] - cu['clean']:+.1f} points"),
+        ("constraint: false keeps on no-ops within 1 point", abs(cr["noop"] - cu["noop"]), 1.0, "<=",
+         math.hypot(se(cr["noop"], cn["noop"]), se(cu["noop"], cn["noop"])),
+         f"{cr['noop'] - cu['noop']:+.2f} points"),
     ]
     print()
     if rough:

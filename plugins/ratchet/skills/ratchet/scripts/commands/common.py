@@ -14,6 +14,7 @@ import datetime as _dt
 from dataclasses import replace
 from pathlib import Path
 
+from core import scope
 from core.errors import UsageError
 from core.history import LOG_EDITED, STATE_EDITS, fold
 from shell import fingerprints, gitops, measure, worker
@@ -78,6 +79,15 @@ def fingerprint(root: Path, globs) -> dict[str, str]:
 
 def protected_problems(run: Run) -> list[str]:
     return fingerprints.compare(run.meta.get("protected", {}), fingerprint(run.root, run.config.protect))
+
+
+def scope_problems(run: Run, base: str, candidate: str) -> list[str]:
+    """How the change from `base` to `candidate` leaves `--editable` (none without it)."""
+    if not run.config.editable:
+        return []
+    changes = gitops.name_status(run.root, base, candidate)
+    links = gitops.symlink_targets(run.root, candidate, [p for st, p in changes if st != "D"])
+    return scope.problems(changes, links, run.config.editable)
 
 
 def finish_pending(run: Run, pending: dict) -> tuple[dict, Run]:

@@ -9,9 +9,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from commands.common import (finish_pending, fingerprint, locked, now, protected_problems, refuse_other_work,
-                             runner_up_hint, store_of)
+                             runner_up_hint, scope_problems, store_of)
 from commands.trial import running_answer
-from core import decision, design, waiting
+from core import constraints, decision, design, waiting
 from core.errors import UsageError
 from core.runstate import CMD, next_step, phase_of
 from shell import fingerprints, gitops, measure, runner, worker
@@ -67,10 +67,11 @@ def _extra_fields(run: Run, cur: dict) -> dict:
 def _facts(run: Run, cur: dict, description: str) -> decision.Facts:
     final = gitops.snapshot(run.root, run.expected_head, f"ratchet attempt iter {cur['iter']}",
                             exclude=run.exclude_paths())
-    problems = (list(cur.get("integrity_problems", [])) + run.tampered + protected_problems(run)
-                + _report_problems(run, cur) + _late_edits(run, cur, final))
-    problems = list(dict.fromkeys(problems))
     candidate = cur.get("candidate")
+    problems = (list(cur.get("integrity_problems", [])) + run.tampered + protected_problems(run)
+                + _report_problems(run, cur) + _late_edits(run, cur, final)
+                + (scope_problems(run, cur["base"], candidate) if candidate else []))
+    problems = list(dict.fromkeys(problems))
     return decision.Facts(
         iteration=cur["iter"], hypothesis=cur.get("hypothesis", ""), description=description,
         trials=cur.get("trials", []), config=run.config, summary=run.summary, margin=run.margin(),
@@ -159,6 +160,8 @@ def _step(run: Run, description: str, spawned: int | None) -> dict | int:
                 cur.pop("confirm")
             run.store.write_sealed("current.json", cur, run.key)
             return _start(run, cur, "confirm", lambda watch: _confirm_job(run, cur, a_sha, b_sha, watch))
+        if run.config.constraints and "error" not in conf:
+            conf = {**conf, "constraints": constraints.confirmation_totals(run.config.constraint_specs, box["trials"])}
         record["confirmation"] = decision.judge_confirmation({**conf, "a_sha": a_sha, "b_sha": b_sha}, run.config)
     cur["deciding"] = {"record": record, "best_sha": best_sha}
     run.store.write_sealed("current.json", cur, run.key)
@@ -196,6 +199,8 @@ def _answer(run: Run, record: dict) -> dict:
     }
     if run.config.instructions:
         out["instructions"] = run.config.instructions
+    if record.get("constraints"):
+        out["constraints"] = answer.constraint_lines(record["constraints"])
     test = record.get("test")
     if test and test.get("ci_low") is not None:
         out["interval"] = answer.rounded([test["ci_low"], test["ci_high"]], answer.STAT_DIGITS)

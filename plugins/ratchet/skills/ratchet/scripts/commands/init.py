@@ -7,6 +7,7 @@ import secrets
 from pathlib import Path
 
 from commands.common import fingerprint, now
+from core import scope
 from core.config import build_parser, config_from_namespace
 from core.errors import UsageError, brief
 from core.runstate import next_step
@@ -39,6 +40,7 @@ def init(argv: list[str], cwd: Path) -> dict:
         except ValueError:
             raise UsageError(f"--report-source {cfg.report_source} is outside the repository; "
                              "write the report inside it") from None
+    _check_editable(root, cfg.editable)
     dirty = [p for p in gitops.dirty_paths(root) if p != report_rel]
     if dirty:
         raise UsageError(f"the working tree has uncommitted changes or untracked files ({brief(dirty)}); "
@@ -73,10 +75,24 @@ def init(argv: list[str], cwd: Path) -> dict:
         warnings.append("no --protect given: nothing stops an edit to the benchmark itself")
     if cfg.protect and not meta["protected"]:
         warnings.append("--protect matched no files")
+    scope_view = {"editable": list(cfg.editable)} if cfg.editable else {}
+    if cfg.constraints:
+        scope_view["constraints"] = list(cfg.constraints)
     return {
         "ok": True, "run_id": run_id, "branch": branch, "start_sha": start,
-        "protected_files": len(meta["protected"]),
+        "protected_files": len(meta["protected"]), **scope_view,
         "archived_previous": store.rel(previous) if previous else None,
         "instructions": cfg.instructions, "warnings": warnings,
         "next": next_step("baseline"),
     }
+
+
+def _check_editable(root: Path, globs: tuple[str, ...]) -> None:
+    """Each --editable glob must match a tracked file: a typo would make every change a violation."""
+    if not globs:
+        return
+    tracked = [p for p in gitops.git(root, "ls-files", "-z").split("\0") if p]
+    for glob in globs:
+        if not any(scope.matches(p, glob) for p in tracked):
+            raise UsageError(f"--editable {glob!r} matches no tracked file; globs are relative to the "
+                             f"repository root ({root.name}/), like --protect")

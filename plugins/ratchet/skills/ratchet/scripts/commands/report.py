@@ -32,7 +32,13 @@ def build(run: Run) -> model.Report:
     generated = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     return model.build(run.history, meta=run.meta, metric=run.config.metric_name, direction=run.config.direction,
                        total=total(run.summary, run.config.direction), stop=run.stop, warnings=warnings(run),
-                       in_progress=in_progress, generated=generated)
+                       in_progress=in_progress, generated=generated, scope=scope_lines(run.config))
+
+
+def scope_lines(cfg) -> list[str]:
+    """What the run allowed to change and what had to hold, for the report."""
+    lines = [f"editable: {', '.join(cfg.editable)}"] if cfg.editable else []
+    return lines + [f"constraint: {c}" for c in cfg.constraints]
 
 
 def _out_dir(run: Run, cwd: Path, out: str | None) -> Path:

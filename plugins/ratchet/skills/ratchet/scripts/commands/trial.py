@@ -9,7 +9,8 @@ import time
 from pathlib import Path
 
 
-from commands.common import locked, now, protected_problems, refuse_other_work, require_head_at_best, store_of
+from commands.common import (locked, now, protected_problems, refuse_other_work, require_head_at_best,
+                             scope_problems, store_of)
 from core import design as design_mod
 from core import extract, waiting
 from core.errors import UsageError
@@ -86,6 +87,11 @@ def _step(run: Run, run_all: bool, hypothesis: str | None, spawned: int | None) 
         return {"iter": cur["iter"], "integrity_violation": problems, "next": next_step("decide")}
     if cur is None:
         cur = _start_iteration(run, hypothesis)
+        outside = scope_problems(run, cur["base"], cur["candidate"])
+        if outside:  # judged before any trial runs: nothing is measured for a change that cannot be kept
+            cur["integrity_problems"] = outside
+            run.store.write_sealed("current.json", cur, run.key)
+            return {"iter": cur["iter"], "integrity_violation": outside, "next": next_step("decide")}
         run.store.write_sealed("current.json", cur, run.key)
     elif hypothesis and not cur.get("hypothesis"):
         cur["hypothesis"] = hypothesis
@@ -117,6 +123,9 @@ def _answer(run: Run, cur: dict) -> dict:
     if paired:
         out["pairs"] = len(design_mod.complete_pairs(cur["trials"]))
         out["test"] = answer.test_view(run.test_of(cur["trials"]).to_dict())
+        checks = run.constraint_checks(cur["trials"])
+        if checks:
+            out["constraints"] = answer.constraint_lines([c.to_dict() for c in checks])
     out.update(answer.trials_view(cur["trials"], paired))
     return out
 

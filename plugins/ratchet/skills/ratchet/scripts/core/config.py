@@ -14,6 +14,7 @@ import math
 import re
 from dataclasses import dataclass, field
 
+from core import constraints as constraints_mod
 from core.budget import parse_duration
 from core.direction import DIRECTIONS
 from core.errors import UsageError
@@ -65,11 +66,17 @@ class Config:
     max_pairs: int = MAX_PAIRS
     confirm_pairs: int = CONFIRM_PAIRS
     budget_seconds: float | None = None  # --budget: wall clock from init
+    editable: tuple[str, ...] = ()       # --editable: the only paths a change may touch (empty: any)
+    constraints: tuple[str, ...] = ()    # --constraint, normalized (`core.constraints`)
 
     @property
     def baseline_trials(self) -> int:
         """Runs of the unchanged code: enough to calibrate the noise."""
         return max(self.trials or 0, self.calibration_runs)
+
+    @property
+    def constraint_specs(self) -> tuple[constraints_mod.Constraint, ...]:
+        return tuple(constraints_mod.parse(t) for t in self.constraints)
 
     @property
     def report_is_file(self) -> bool:
@@ -79,6 +86,8 @@ class Config:
         d = dataclasses.asdict(self)
         d["min_improvement"] = self.min_improvement.text()
         d["protect"] = list(self.protect)
+        d["editable"] = list(self.editable)
+        d["constraints"] = list(self.constraints)
         return d
 
     @classmethod
@@ -87,7 +96,8 @@ class Config:
         try:
             d = dict(d)
             d["min_improvement"] = parse_min_improvement(str(d.get("min_improvement", "0")))
-            d["protect"] = tuple(d.get("protect", ()))
+            for name in ("protect", "editable", "constraints"):
+                d[name] = tuple(d.get(name, ()))
             names = {f.name for f in dataclasses.fields(cls)}
             return cls(**{k: v for k, v in d.items() if k in names})
         except (TypeError, ValueError) as exc:
@@ -152,6 +162,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--guard-command", default=None, help="must exit 0 before an improvement is kept (e.g. the tests)")
     p.add_argument("--protect", action="append", default=[], metavar="GLOB",
                    help="files the change must never touch (repeatable)")
+    p.add_argument("--editable", action="append", default=[], metavar="GLOB",
+                   help="the only files a change may touch (repeatable; same globs as --protect): "
+                        "a change outside them is an integrity_violation")
+    p.add_argument("--constraint", action="append", default=[], metavar="SPEC",
+                   help="a side metric from the same report that must not get worse (repeatable): "
+                        "peak_mb<=+2%% (may grow 2%% over the baseline), accuracy>=-0.001, errors<=0 (a bound)")
     p.add_argument("--metric-regex", default=None, help="extraction pattern with one capture group")
     p.add_argument("--no-branch", action="store_true",
                    help="commit on the current branch instead of a new ratchet/<run_id> branch")
@@ -205,6 +221,10 @@ def config_from_namespace(ns: argparse.Namespace, instructions_from_file: str | 
     protect = tuple(g.strip() for g in ns.protect)
     if any(not g for g in protect):
         raise UsageError("--protect needs a non-empty glob")
+    editable = tuple(g.strip() for g in ns.editable)
+    if any(not g for g in editable):
+        raise UsageError("--editable needs a non-empty glob")
+    specs = constraints_mod.parse_all(ns.constraint, ns.metric_name.strip())
     guard = ns.guard_command
     if guard is not None and not guard.strip():
         raise UsageError("--guard-command must not be empty")
@@ -231,6 +251,8 @@ def config_from_namespace(ns: argparse.Namespace, instructions_from_file: str | 
         max_pairs=int(_number("--max-pairs", ns.max_pairs, integer=True, minimum=4)),
         confirm_pairs=_confirm_pairs(ns.confirm_pairs),
         budget_seconds=_budget(ns.budget),
+        editable=editable,
+        constraints=tuple(c.text for c in specs),
     )
 
 

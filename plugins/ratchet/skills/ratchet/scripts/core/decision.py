@@ -16,6 +16,8 @@ Decisions, in the order they are checked:
   margin (`judge`, `classify`); for a noisy one, the sequential test on pairs
   of incumbent and candidate measured interleaved (`judge_paired`, which adds
   `inconclusive`: the cap was reached without a clear answer).
+- `constraint_failed`: an improvement that broke a `--constraint` (or was
+  not shown to keep it: `core.constraints`); checked before the guard runs.
 - `guard_failed`: an improvement whose guard command did not exit 0.
 
 Only `baseline` and `improve` are kept.
@@ -27,6 +29,7 @@ from dataclasses import dataclass, field
 from statistics import fmean
 
 from core import budget
+from core import constraints as constraints_mod
 from core import design as design_mod
 from core import stats
 from core.config import Config
@@ -40,9 +43,9 @@ __all__ = ["KEPT", "DECISIONS", "gain", "crossed", "classify", "Verdict", "judge
 
 KEPT = frozenset({"baseline", "improve"})
 DECISIONS = ("baseline", "improve", "regress", "no_change", "inconclusive", "crash", "guard_failed",
-             "integrity_violation")
+             "integrity_violation", "constraint_failed")
 TRIAL_FIELDS = ("trial", "side", "pair", "status", "score", "score_source", "exit_code", "timed_out",
-                "duration_s", "report", "problem")
+                "duration_s", "report", "problem", "metrics")
 
 
 def classify(direction: str, best: float, candidate: float, margin: float) -> str:
@@ -286,10 +289,34 @@ def calibration(cfg: Config, trials: list[dict]) -> dict:
         cal = stats.calibrate(values, n, seconds, min_pairs=n, look_every=1)
     else:
         cal = stats.calibrate(values, cfg.max_pairs, seconds)
-    return {"calibration": cal, "design": design_mod.choose(cal, cfg.trials, cfg.max_pairs).to_dict()}
+    out = {"calibration": cal}
+    noisy_side = False
+    if cfg.constraints:
+        side = constraints_mod.baseline_calibration(cfg.constraint_specs, trials)
+        out["constraint_calibration"] = side
+        noisy_side = not all(v["deterministic"] for v in side.values())
+    out["design"] = design_mod.choose(cal, cfg.trials, cfg.max_pairs, noisy_side).to_dict()
+    return out
 
 
-def _record(f: Facts, v: Verdict) -> dict:
+def constraint_checks(f: Facts, v: Verdict) -> list:
+    """The constraints judged on a measured iteration after the baseline
+    (none for a crash, an integrity violation, or a run without them)."""
+    specs = f.config.constraint_specs
+    if not specs or f.iteration == 0 or f.design is None or v.decision in ("crash", "integrity_violation"):
+        return []
+    return constraints_mod.for_iteration(specs, f.summary, f.design, f.trials)
+
+
+def _with_constraints(v: Verdict, checks: list) -> Verdict:
+    """An improvement that breaks a constraint becomes `constraint_failed`."""
+    bad = constraints_mod.failed(checks)
+    if v.decision != "improve" or not bad:
+        return v
+    return Verdict("constraint_failed", v.avg, v.delta, "; ".join(b.line() for b in bad), v.test)
+
+
+def _record(f: Facts, v: Verdict, checks: list) -> dict:
     trials, best = f.trials, f.summary.best
     kept = v.decision in KEPT
     rec = {
@@ -305,6 +332,10 @@ def _record(f: Facts, v: Verdict) -> dict:
         "started": f.started, "timestamp": f.now,
         **f.extra,
     }
+    if f.config.constraints and v.decision not in ("crash", "integrity_violation"):
+        rec["metrics"] = constraints_mod.means(f.config.constraint_specs, trials)
+    if checks:
+        rec["constraints"] = [c.to_dict() for c in checks]
     if f.iteration == 0 and v.decision == "baseline":
         rec.update(calibration(f.config, trials))
     if kept and f.iteration > 0:
@@ -340,11 +371,13 @@ def _confirm_due(f: Facts, rec: dict) -> bool:
 def decide(f: Facts) -> Outcome:
     """The decision step: the rule above applied to `f`."""
     v = _verdict(f)
+    checks = constraint_checks(f, v)
+    v = _with_constraints(v, checks)
     if v.decision == "improve" and f.config.guard_command and f.guard is None:
         return Outcome(v, None, needs_guard=True)
     if f.guard is not None:
         v = apply_guard(v, f.guard["passed"])
-    rec = _record(f, v)
+    rec = _record(f, v, checks)
     if f.iteration > 0 and stop_of(f.config, fold(f.summary, rec), f.elapsed, ahead=True)["reason"] \
             == "budget_exhausted":
         rec["budget_exhausted"] = True

@@ -73,9 +73,11 @@ class Design:
         return cls(d["kind"], d.get("trials"), d.get("min_pairs"), d.get("max_pairs"))
 
 
-def choose(calibration: dict, trials: int | None, max_pairs: int) -> Design:
-    """The design for every iteration after the baseline."""
-    if calibration.get("deterministic"):
+def choose(calibration: dict, trials: int | None, max_pairs: int, noisy_constraint: bool = False) -> Design:
+    """The design for every iteration after the baseline. A noisy
+    constraint metric needs the incumbent re-measured too, so it makes the
+    design paired even when the primary metric is deterministic."""
+    if calibration.get("deterministic") and not noisy_constraint:
         return Design(EXACT, trials=trials or 1)
     if trials:
         return Design(FIXED, min_pairs=max(trials, 2), max_pairs=max(trials, 2))
@@ -84,11 +86,11 @@ def choose(calibration: dict, trials: int | None, max_pairs: int) -> Design:
 
 def baseline_done(trials: list[dict], needed: int) -> bool:
     """Calibration is complete: `needed` runs, a failed run, or the first
-    `DETERMINISM_PROBE` runs all identical (a deterministic metric need not
-    pay for a noise estimate)."""
+    `DETERMINISM_PROBE` runs all identical, constraint metrics included (a
+    deterministic metric need not pay for a noise estimate)."""
     if any(t["status"] != "ok" for t in trials) or len(trials) >= needed:
         return True
-    head = [t["score"] for t in trials[:DETERMINISM_PROBE]]
+    head = [(t["score"], tuple(sorted((t.get("metrics") or {}).items()))) for t in trials[:DETERMINISM_PROBE]]
     return len(head) == DETERMINISM_PROBE and len(set(head)) == 1
 
 

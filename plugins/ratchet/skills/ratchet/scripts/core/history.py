@@ -111,7 +111,7 @@ def fold(s: Summary, rec: dict) -> Summary:
         s,
         count=s.count + 1,
         first=s.first if s.count else _baseline_view(rec),
-        best={"score": rec.get("avg"), "sha": rec.get("sha"), "iter": rec.get("iter")} if kept else s.best,
+        best=_best_of(rec) if kept else s.best,
         confirmation=rec.get("confirmation") or s.confirmation,
         iterations_done=s.iterations_done + after_baseline,
         trailing_crashes=s.trailing_crashes + 1 if after_baseline and rec.get("decision") == "crash" else 0,
@@ -122,3 +122,10 @@ def fold(s: Summary, rec: dict) -> Summary:
         trial_seconds=s.trial_seconds + sum(durations),
         trials_timed=s.trials_timed + len(durations),
     )
+
+
+def _best_of(rec: dict) -> dict:
+    best = {"score": rec.get("avg"), "sha": rec.get("sha"), "iter": rec.get("iter")}
+    if rec.get("metrics"):
+        best["metrics"] = rec["metrics"]
+    return best

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from core import budget, decision
+from core import budget, constraints, decision
 from core import design as design_mod
 from core import stats
 from core.config import Config
@@ -121,9 +121,20 @@ class RunState:
         if cur is None:
             return False
         trials = cur.get("trials", [])
-        return design_mod.measurement_done(cur["iter"], trials, self.design,
+        done = design_mod.measurement_done(cur["iter"], trials, self.design,
                                            baseline_trials=self.baseline_needed(trials),
                                            direction=self.config.direction, min_effect=self.margin())
+        if not (done and self.config.constraints and cur["iter"] > 0 and self.design.is_paired) \
+                or design_mod.b_failed(trials) or design_mod.a_crashes(trials) > design_mod.MAX_A_CRASHES:
+            return done
+        at_cap = len(design_mod.complete_pairs(trials)) >= self.design.max_pairs
+        return constraints.settled(self.test_of(trials).outcome, self.constraint_checks(trials), at_cap)
+
+    def constraint_checks(self, trials: list[dict]) -> list:
+        """The constraints judged on an iteration's trials so far (`core.constraints`)."""
+        if not self.config.constraints or not self.design:
+            return []
+        return constraints.for_iteration(self.config.constraint_specs, self.summary, self.design, trials)
 
     def test_of(self, trials: list[dict]) -> stats.Verdict:
         """The sequential test on `trials` with this run's design and margin."""

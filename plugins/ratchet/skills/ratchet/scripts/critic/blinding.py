@@ -75,7 +75,7 @@ def one_line(text: str, limit: int = HEADLINE_CHARS) -> str:
 def render_packet(iteration: int, entries: dict[str, dict], context: dict) -> str:
     """The critic's packet. `entries` maps label -> {"hypothesis", "expected",
     "rationale", "diff", "paths"}; shown in LABELS order. `context` may hold
-    "goal", "best", "protected" (list), "history" (list of one-line strings),
+    "goal", "best", "protected" (list), "editable" (list), "history" (list of one-line strings),
     "instructions". Never names a proposer: prose is redacted here; diffs are
     shown verbatim (they are what would be applied)."""
     out = [f"# Critic packet: iteration {iteration}", ""]
@@ -86,6 +86,8 @@ def render_packet(iteration: int, entries: dict[str, dict], context: dict) -> st
     protected = list(context.get("protected") or [])
     out.append("Off limits (a change touching these is invalid): "
                + ", ".join(protected + [".ratchet/"]))
+    if context.get("editable"):
+        out.append("Editable (a change touching anything else is invalid): " + ", ".join(context["editable"]))
     if context.get("instructions"):
         out += ["", "Run-specific rules:", context["instructions"].strip()]
     history = context.get("history") or []

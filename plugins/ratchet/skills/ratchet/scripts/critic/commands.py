@@ -81,6 +81,7 @@ def _context(run: context.Run) -> dict:
         "best": (f"{best['score']:.6g} (iteration {best['iter']})"
                  if best and isinstance(best.get("score"), (int, float)) else None),
         "protected": _globs(run),
+        "editable": list(cfg.editable),
         "instructions": cfg.instructions,
         "history": history,
     }
@@ -116,7 +117,8 @@ def propose(cwd: Path, ns) -> dict:
                 else proposals.incoming_path(run.store, ns.slot))
         text = proposals.read_input_file(path)
         _invalidate_contest(run, it)
-        prop = proposals.save_proposal(run.store, run.key, run.root, it, ns.slot, text, _globs(run))
+        prop = proposals.save_proposal(run.store, run.key, run.root, it, ns.slot, text, _globs(run),
+                                       run.config.editable)
         proposals.consume_input_file(run.store, path, proposals.name(it, f"{ns.slot}.raw.md"))
         other = "b" if ns.slot == "a" else "a"
         have_other = proposals.load_proposal(run.store, run.key, it, other) is not None
@@ -134,7 +136,8 @@ def judge_packet(cwd: Path, ns) -> dict:
         _require_clean(run)
         it = run.iteration
         _invalidate_contest(run, it)
-        st = proposals.build_packet(run.store, run.key, run.root, it, _globs(run), _context(run))
+        st = proposals.build_packet(run.store, run.key, run.root, it, _globs(run), _context(run),
+                                    editable=run.config.editable)
     disq = {s: p["problems"] for s, p in st["proposals"].items() if not p["valid"]}
     n = len(st["blind"]["labels"])
     out = {"iter": it, "candidates": n, "labels": sorted(st["blind"]["labels"]),
@@ -199,7 +202,8 @@ def runner_up(cwd: Path, ns) -> dict:
     with _open_run(cwd) as run:
         _require_clean(run)
         it = run.iteration
-        st = proposals.apply_runner_up(run.store, run.key, run.root, it, list(run.summary.tail), _globs(run))
+        st = proposals.apply_runner_up(run.store, run.key, run.root, it, list(run.summary.tail), _globs(run),
+                                        run.config.editable)
     (slot, prop), = st["proposals"].items()
     out = {"iter": it, "from_iter": st["source_iter"], "applied": st["applied"],
            "hypothesis": prop["hypothesis"], "paths": prop["paths"]}

@@ -1,6 +1,6 @@
 """Checking and applying a proposed diff with `git apply`, at the repository root.
 
-- `validate_diff(root, diff, globs)`: (paths, problems); no problems when the
+- `validate_diff(root, diff, globs, editable)`: (paths, problems); no problems when the
   diff applies cleanly and touches nothing off limits (pathrules.py),
   git-ignored (`gitops.ignored_among`, the one ignore check), or reached
   through a symlink that leaves the repository or lands on a protected path.
@@ -17,6 +17,7 @@ from pathlib import Path
 from shell import gitops
 from critic.diffs import diff_paths
 from core.errors import UsageError
+from core import scope
 from critic.pathrules import normalize_path, path_problems, protected_by, unsafe_path
 
 APPLY_FLAGS = ("-p1", "--recount", "--whitespace=nowarn")
@@ -103,13 +104,15 @@ def _escapes_via_symlink(root: Path, path: str, globs) -> str | None:
     return None
 
 
-def validate_diff(root: Path, diff: str, globs) -> tuple[list[str], list[str]]:
+def validate_diff(root: Path, diff: str, globs, editable=()) -> tuple[list[str], list[str]]:
     """(paths, problems) for `diff` against the working tree. No problems means
-    the diff applies cleanly and touches nothing off limits."""
+    the diff applies cleanly, touches nothing off limits and, with
+    `editable` (--editable), nothing outside it."""
     if not diff.strip():
         return [], ["no diff"]
     paths = sorted(set(diff_paths(diff)) | set(git_numstat_paths(root, diff)))
     problems = path_problems(paths, globs)
+    problems += scope.problems([("?", p) for p in paths], {}, editable)
     safe = [p for p in paths if not unsafe_path(p)]
     problems += [w for w in (_escapes_via_symlink(root, p, globs) for p in safe) if w]
     # ignored and untracked: a change there would escape ratchet's snapshot

@@ -123,7 +123,8 @@ def read_diff(store, prop: dict) -> str:
     return diff
 
 
-def save_proposal(store, key: str, root: Path, iteration: int, slot: str, text: str, globs) -> dict:
+def save_proposal(store, key: str, root: Path, iteration: int, slot: str, text: str, globs,
+                  editable=()) -> dict:
     """Parse and store one proposer answer (json + diff), validated now."""
     if slot not in SLOTS:
         raise UsageError(f"--slot must be one of {', '.join(SLOTS)}")
@@ -136,7 +137,7 @@ def save_proposal(store, key: str, root: Path, iteration: int, slot: str, text: 
         store.path(diff_rel).unlink(missing_ok=True)
     paths, problems = [], list(parsed["problems"])
     if not problems:
-        paths, problems = validate_diff(root, parsed["diff"], globs)
+        paths, problems = validate_diff(root, parsed["diff"], globs, editable)
     prop = {
         "iter": iteration, "slot": slot,
         "hypothesis": parsed["hypothesis"], "expected": parsed["expected"],
@@ -154,7 +155,7 @@ def _summary(prop: dict) -> dict:
 
 
 def build_packet(store, key: str, root: Path, iteration: int, globs, context: dict,
-                 seed: int | None = None) -> dict:
+                 seed: int | None = None, editable=()) -> dict:
     """Re-validate both stored proposals, blind the valid ones, write the
     packet and the critic state. Returns the state."""
     props = {}
@@ -164,7 +165,7 @@ def build_packet(store, key: str, root: Path, iteration: int, globs, context: di
             raise UsageError(f"no proposal for slot {slot} in iteration {iteration}: "
                              f"run propose --slot {slot} --file ... first")
         if prop["valid"]:   # the tree may have changed since propose: check again
-            paths, problems = validate_diff(root, read_diff(store, prop), globs)
+            paths, problems = validate_diff(root, read_diff(store, prop), globs, editable)
             prop = {**prop, "paths": paths, "valid": not problems, "problems": problems}
         props[slot] = prop
     valid = [s for s in SLOTS if props[s]["valid"]]
@@ -259,7 +260,8 @@ def runner_up_hint(run) -> str | None:
             f"{one_line(offer['hypothesis'], 120)}")
 
 
-def apply_runner_up(store, key: str, root: Path, iteration: int, history: list[dict], globs) -> dict:
+def apply_runner_up(store, key: str, root: Path, iteration: int, history: list[dict], globs,
+                    editable=()) -> dict:
     """Apply the previous iteration's runner-up to the working tree as this
     iteration's candidate. Returns the state written; state["applied"] is
     False (with "problems") when it no longer qualifies."""
@@ -275,7 +277,7 @@ def apply_runner_up(store, key: str, root: Path, iteration: int, history: list[d
     prop.update({k: src.get(k) for k in ("expected", "paths")})
     try:
         diff = read_diff(store, prop)
-        paths, problems = validate_diff(root, diff, globs)
+        paths, problems = validate_diff(root, diff, globs, editable)
     except UsageError as exc:
         diff, paths, problems = "", [], [str(exc)]
     st = {"iter": iteration, "mode": "runner_up", "source_iter": offer["from_iter"],

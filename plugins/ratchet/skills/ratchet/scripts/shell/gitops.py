@@ -478,6 +478,20 @@ def name_status(root: Path, a: str, b: str) -> list[tuple[str, str]]:
     return [(parts[i][0], parts[i + 1]) for i in range(0, len(parts) - 1, 2)]
 
 
+def symlink_targets(root: Path, commit: str, paths: list[str]) -> dict[str, str]:
+    """{path: target} of the symlinks among `paths` in `commit`'s tree."""
+    if not paths:
+        return {}
+    out = git(root, "ls-tree", "-z", commit, "--", *paths)
+    links = {}
+    for entry in (e for e in out.split("\0") if e):
+        meta, path = entry.split("\t", 1)
+        mode, _, sha = meta.split(" ")
+        if mode == "120000":
+            links[path] = git(root, "cat-file", "blob", sha)
+    return links
+
+
 # -- finalize: review branches built with plumbing ------------------------------
 # Nothing below touches the work tree, the user's index, HEAD or an existing
 # branch: trees are composed in a throwaway index (GIT_INDEX_FILE in a

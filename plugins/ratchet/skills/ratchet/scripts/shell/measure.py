@@ -57,6 +57,11 @@ def one_trial(run, label: str, env_extra: dict, allow_question: bool) -> dict:
     text = report.read_text(errors="replace")
     if not text.strip():
         return {**rec, "status": "crash", "problem": "the report is empty (the command printed nothing)"}
+    if cfg.constraints:
+        metrics, problem = side_metrics(text, cfg.constraint_specs)
+        if problem:
+            return {**rec, "status": "crash", "problem": problem}
+        rec["metrics"] = metrics
     found = extract.extract(text, cfg.metric_name, cfg.metric_regex)
     if found.value is None:
         if found.absent and extract.has_number(text) and allow_question:
@@ -64,6 +69,18 @@ def one_trial(run, label: str, env_extra: dict, allow_question: bool) -> dict:
         detail = " and the report holds no number" if found.absent and not extract.has_number(text) else ""
         return {**rec, "status": "crash", "problem": found.problem + detail}
     return {**rec, "status": "ok", "score": found.value, "score_source": found.source}
+
+
+def side_metrics(text: str, specs) -> tuple[dict, str]:
+    """({name: value} of every constraint metric in the report, "") or
+    ({}, why one is missing): a report without them is a crashed trial."""
+    metrics = {}
+    for c in specs:
+        found = extract.extract(text, c.name)
+        if found.value is None:
+            return {}, f"constraint metric: {found.problem}"
+        metrics[c.name] = found.value
+    return metrics, ""
 
 
 # -- switching the work tree ------------------------------------------------
@@ -110,7 +127,7 @@ def _trial(run, cur: dict, trials: list[dict], side: str, pair: int, kind: str =
     t = one_trial(run, run.store.label(cur["iter"], kind, n), env, allow_question)
     rec = {"trial": n, "side": side, "pair": pair, **t}
     if kind == "confirm":
-        rec = {k: rec[k] for k in ("trial", "side", "pair", "status", "score", "problem")}
+        rec = {k: rec[k] for k in ("trial", "side", "pair", "status", "score", "problem", "metrics") if k in rec}
     trials.append(rec)
     run.store.write_sealed("current.json", cur, run.key)
     return rec

@@ -16,7 +16,9 @@ class DecisionBenchmark(unittest.TestCase):
         proc = subprocess.run([sys.executable, str(BENCH), "--quick"], capture_output=True, text=True, timeout=300)
         self.assertEqual(proc.returncode, 0, proc.stdout[-3000:] + proc.stderr[-3000:])
         verdicts = [line for line in proc.stdout.splitlines() if line.startswith(("PASS", "FAIL"))]
-        self.assertEqual(len(verdicts), 11, proc.stdout[-3000:])
+        self.assertEqual(len(verdicts), 14, proc.stdout[-3000:])
+        self.assertEqual(sum(v.split("  ", 1)[1].startswith("constraint:") for v in verdicts), 3,
+                         "the constraint scenario's three targets")
         self.assertTrue(all(v.startswith("PASS") for v in verdicts), verdicts)
         self.assertIn("ratchet", proc.stdout)
         self.assertIn("naive", proc.stdout)

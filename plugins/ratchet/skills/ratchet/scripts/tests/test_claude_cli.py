@@ -408,6 +408,37 @@ class ClaudeCliTest(unittest.TestCase):
         "     return steps\n"
         "```\n")
 
+    def test_the_editable_set_and_the_constraints_reach_the_model(self):
+        self.install_plugin()
+        repo = self.make_bench_repo()
+        (repo / "bench.py").write_text((repo / "bench.py").read_text() + "print('errors: 0')\n")
+        self.git(repo, "commit", "-qam", "errors too")
+        args = ('--run-command "python3 bench.py" --direction min --metric-name score --report-source stdout '
+                '--trials 1 --iterations 1 --editable work.py --constraint "errors<=0"')
+        seen = {}
+
+        def status(body):
+            seen["baseline"] = last_json(body)
+            return ratchet(seen, "status")
+
+        def stop(body):
+            seen["status"] = last_json(body)
+            return ratchet(seen, "stop")  # the run is not over: the Stop hook would send the model on
+
+        def finish(body):
+            last_json(body)
+            return "Read the scope."
+
+        fake, events, _ = self.run_prompt("/ratchet " + args, start_turns(args, seen) + [status, stop, finish],
+                                          repo)
+        # What the model read, as the model server received it.
+        self.assertEqual(seen["init"]["editable"], ["work.py"])
+        self.assertEqual(seen["init"]["constraints"], ["errors<=0"])
+        self.assertEqual(seen["status"]["editable"], ["work.py"])
+        self.assertEqual(seen["status"]["constraints"], [{"constraint": "errors<=0", "baseline": 0.0, "best": 0.0}])
+        self.assertEqual(seen["baseline"]["best"]["metrics"], {"errors": 0.0})
+        self.assertIn("change only files they match", seen["skill_text"], "SKILL.md says what editable means")
+
     def test_critic_iteration_keeps_the_picked_improvement(self):
         """--critic: two proposer subagents in parallel, a blind critic, verdict, measure, keep."""
         self.install_plugin()

@@ -54,3 +54,9 @@ def trials_view(trials: list[dict], paired: bool) -> dict:
     if scores and not paired and len(trials) > LISTED_TRIALS:
         out["scores"] = {"n": len(scores), "min": min(scores), "median": median(scores), "max": max(scores)}
     return out
+
+
+def constraint_lines(checks: list[dict]) -> list[str]:
+    """One line per judged constraint (`core.constraints.Check.line`)."""
+    from core.constraints import Check
+    return [Check(**c).line() for c in checks]

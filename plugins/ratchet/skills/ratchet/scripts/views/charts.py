@@ -31,6 +31,7 @@ PALETTE = {
     "crash": ("#111827", "#f3f4f6"),
     "guard_failed": ("#0b63a8", "#62b5f0"),
     "integrity_violation": ("#b5176f", "#f07cc0"),
+    "constraint_failed": ("#6d28d9", "#b69cff"),
 }
 UNKNOWN = ("#6b7280", "#a3a9b4")
 

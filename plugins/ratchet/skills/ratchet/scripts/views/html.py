@@ -15,8 +15,8 @@ from html import escape
 
 from views import charts
 from views.charts import PALETTE, Effects, Frame, Progress
-from views.report import (LABELS, Iteration, Report, better, duration, effect_text, interval, num, pct, short,
-                          signed, total_text, where_saved)
+from views.report import (LABELS, Iteration, Report, better, constraint_totals, duration, effect_text, interval,
+                          num, pct, short, signed, total_text, where_saved)
 
 CMD = "ratchet.py"
 
@@ -318,10 +318,12 @@ def kept_table(r: Report) -> str:
     rows = []
     for it in r.kept_changes:
         rows.append([str(it.iter), f"<code>{esc(short(it.sha))}</code>", esc(it.description),
-                     esc(effect_text(it)), esc(pct(it.relative_effect)), esc(num(it.mean)), str(it.trials)])
+                     esc(effect_text(it)), esc(pct(it.relative_effect)), esc(num(it.mean)), str(it.trials)]
+                    + (["<br>".join(esc(c) for c in it.constraints)] if r.scope else []))
     if not rows:
         return '<p class="note">No change was kept: the branch is the start commit.</p>'
-    return _table(["iter", "commit", "change", "effect [95%]", "relative", "mean", "runs"], rows, {0, 3, 4, 5, 6})
+    return _table(["iter", "commit", "change", "effect [95%]", "relative", "mean", "runs"]
+                  + (["constraints"] if r.scope else []), rows, {0, 3, 4, 5, 6})
 
 
 def reverted_table(r: Report) -> str:
@@ -423,7 +425,10 @@ def page(r: Report, markdown_name: str = "report.md") -> str:
     if tot:
         out.append(f"<p><strong>{'Confirmed' if r.total.get('source') == 'confirmation' else 'Total'} gain:"
                    f"</strong> {esc(tot)}</p>")
+        out += [f'<p class="note">{esc(line)}</p>' for line in constraint_totals(r.total)]
     out.append(cards(r))
+    if r.scope:
+        out.append('<p class="note">' + " · ".join(f"<code>{esc(line)}</code>" for line in r.scope) + "</p>")
     notes = list(r.warnings)
     if r.in_progress:
         notes.append(f"iteration {r.in_progress.get('iter')} is being measured "

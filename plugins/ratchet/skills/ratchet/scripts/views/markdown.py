@@ -8,7 +8,8 @@ cell is escaped so a description with `|` or a newline cannot break one.
 
 from __future__ import annotations
 
-from views.report import (LABELS, Report, better, duration, effect_text, num, pct, short, total_text)
+from views.report import (LABELS, Report, better, constraint_totals, duration, effect_text, num, pct, short,
+                          total_text)
 
 
 def cell(text) -> str:
@@ -43,6 +44,8 @@ def summary(r: Report) -> str:
     if tot:
         word = "Confirmed gain" if r.total.get("source") == "confirmation" else "Total gain"
         out += [f"**{word}: {tot}**", ""]
+        out += [f"- {cell(line)}" for line in constraint_totals(r.total)]
+        out += [""] if constraint_totals(r.total) else []
     elif r.paired and r.kept_changes:
         out += ["Gain not confirmed yet: the confirmation run happens when the run stops.", ""]
     n = len([it for it in r.iterations if it.iter > 0])
@@ -61,14 +64,17 @@ def summary(r: Report) -> str:
             line += f", smallest change resolved ~{num(cal.get('mde'))})" if cal.get("mde") is not None else ")"
         line += "."
     out += [line, ""]
+    if r.scope:
+        out += ["Scope: " + "; ".join(f"`{cell(line)}`" for line in r.scope) + ".", ""]
     kept = r.kept_changes
     out.append("### Kept changes")
     out.append("")
     if kept:
         unit = "effect [95% interval]" if r.paired else "effect (exact)"
-        out += _table(["iter", "commit", "change", unit, "runs"],
+        side = ["constraints"] if r.scope else []
+        out += _table(["iter", "commit", "change", unit, "runs"] + side,
                       [[str(it.iter), f"`{short(it.sha)}`", cell(it.description), cell(effect_text(it)),
-                        str(it.trials)] for it in kept])
+                        str(it.trials)] + ([cell("; ".join(it.constraints))] if side else []) for it in kept])
         out.append("")
         out.append(f"Effects are improvements in {cell(r.metric)} over the best before each change "
                    "(positive = better).")

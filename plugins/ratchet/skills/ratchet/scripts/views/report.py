@@ -24,7 +24,7 @@ REVERTED = tuple(d for d in DECISIONS if d not in KEPT)
 LABELS = {
     "baseline": "baseline", "improve": "kept", "regress": "regress", "no_change": "no change",
     "inconclusive": "inconclusive", "crash": "crash", "guard_failed": "guard failed",
-    "integrity_violation": "integrity violation",
+    "integrity_violation": "integrity violation", "constraint_failed": "constraint failed",
 }
 
 
@@ -59,6 +59,7 @@ class Iteration:
     patch: str | None = None
     problems: tuple = ()
     telemetry: dict | None = None
+    constraints: tuple = ()  # one line per judged --constraint (`core.constraints.Check.line`)
 
     @property
     def label(self) -> str:
@@ -92,6 +93,7 @@ class Report:
     warnings: tuple = ()
     in_progress: dict | None = None
     generated: str = ""
+    scope: tuple = ()  # "editable: src/" and each "constraint: peak_mb<=+2%" of the run
 
     @property
     def baseline(self) -> Iteration | None:
@@ -195,7 +197,16 @@ def iteration_of(rec: dict, best: float | None) -> Iteration:
         saved_ref=rec.get("attempt_ref"), patch=rec.get("patch"),
         problems=tuple(rec.get("integrity") or ()) + tuple(rec.get("unrecoverable") or ()),
         telemetry=dict(tel) if isinstance(tel, dict) and tel else None,
+        constraints=tuple(_constraint_lines(rec.get("constraints"))),
     )
+
+
+def _constraint_lines(checks) -> list[str]:
+    from views.answer import constraint_lines
+    try:
+        return constraint_lines(checks or [])
+    except (TypeError, KeyError, ValueError):  # a record the report cannot read is shown without them
+        return []
 
 
 def iterations_of(records: list[dict]) -> tuple[Iteration, ...]:
@@ -209,7 +220,8 @@ def iterations_of(records: list[dict]) -> tuple[Iteration, ...]:
 
 
 def build(records: list[dict], *, meta: dict, metric: str, direction: str, total: dict | None = None,
-          stop: dict | None = None, warnings=(), in_progress: dict | None = None, generated: str = "") -> Report:
+          stop: dict | None = None, warnings=(), in_progress: dict | None = None, generated: str = "",
+          scope=()) -> Report:
     """The report of a run. `records`: the results log in order; `meta`:
     config.json (run_id, branch, start_sha, start_branch); `total`:
     `views.status.total`; `in_progress`: {iter, trials} of an iteration
@@ -221,7 +233,7 @@ def build(records: list[dict], *, meta: dict, metric: str, direction: str, total
         iterations=iterations_of(records),
         design=first.get("design"), calibration=first.get("calibration"), total=total,
         stop=stop or {"stopped": False, "reason": None}, warnings=tuple(warnings),
-        in_progress=in_progress, generated=generated,
+        in_progress=in_progress, generated=generated, scope=tuple(scope),
     )
 
 
@@ -286,6 +298,13 @@ def total_text(total: dict | None) -> str:
             out += f"; {pct(rel)} [{pct(total['relative_low'])}, {pct(total['relative_high'])}]"
         return out + f"; baseline vs best re-measured in {total.get('n_pairs')} interleaved pairs)"
     return f"{signed(total['gain'])}" + (f" ({pct(rel)})" if rel is not None else "") + " (exact: deterministic metric)"
+
+
+def constraint_totals(total: dict | None) -> list[str]:
+    """The confirmation run's whole-run change of each constraint metric, one line each."""
+    return [f"{c['metric']}: {num(c['baseline'])} → {num(c['best'])}, change {signed(c['change'])} "
+            f"{interval(c['low'], c['high'])} (95%, baseline vs best)"
+            for c in (total or {}).get("constraints", [])]
 
 
 def where_saved(it: Iteration) -> list[str]:

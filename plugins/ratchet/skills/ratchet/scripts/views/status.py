@@ -33,6 +33,10 @@ def status_dict(run: RunState, runner_up: str | None = None, measuring: dict | N
         "warnings": warnings(run),
         "next": next_step(phase, stop, cfg.critic, runner_up),
     }
+    if cfg.editable:
+        out["editable"] = list(cfg.editable)
+    if cfg.constraints:
+        out["constraints"] = constraints_view(run)
     if run.current and run.current.get("hypothesis"):
         out["hypothesis"] = run.current["hypothesis"]
     budget_view = run.budget_view()
@@ -43,8 +47,28 @@ def status_dict(run: RunState, runner_up: str | None = None, measuring: dict | N
     return out
 
 
+def constraints_view(run: RunState) -> list[dict]:
+    """Each constraint with its baseline and best values (the best's as
+    measured when it was kept) and, for a relative one, the tolerance of
+    each change in metric units (`core.constraints`)."""
+    cal = (run.summary.baseline or {}).get("constraint_calibration") or {}
+    best = (run.best or {}).get("metrics") or {}
+    out = []
+    for c in run.config.constraint_specs:
+        level = (cal.get(c.name) or {}).get("level")
+        row = {"constraint": c.text, "baseline": level, "best": best.get(c.name)}
+        if c.relative and level is not None:
+            row["tolerance"] = c.tolerance(level)
+        out.append(row)
+    return out
+
+
 def warnings(run: RunState) -> list[str]:
     out = list(run.tampered)
+    for row, c in zip(constraints_view(run) if run.config.constraints else [], run.config.constraint_specs):
+        if not c.relative and row["baseline"] is not None and gain(c.direction, c.value, row["baseline"]) < 0:
+            out.append(f"the baseline itself breaks {c.text} (value {row['baseline']:.6g}): "
+                       "no change is kept until one meets it")
     if run.torn:
         out.append("results.jsonl ended in a torn line (interrupted write); it was ignored")
     res = run.resolution()
@@ -64,7 +88,10 @@ def total(summary: Summary, direction: str) -> dict | None:
     conf = summary.current_confirmation
     if conf and "gain" in conf:
         keys = ("gain", "gain_low", "gain_high", "relative_gain", "relative_low", "relative_high", "n_pairs")
-        return {"source": "confirmation", **{k: conf.get(k) for k in keys}}
+        out = {"source": "confirmation", **{k: conf.get(k) for k in keys}}
+        if conf.get("constraints"):
+            out["constraints"] = conf["constraints"]
+        return out
     if design.is_exact:
         g = gain(direction, base["avg"], best["score"])
         return {"source": "exact", "gain": g, "relative_gain": g / abs(base["avg"]) if base["avg"] else None}
@@ -74,11 +101,13 @@ def total(summary: Summary, direction: str) -> dict | None:
 def status_text(run: RunState, history: list[dict], measuring: dict | None = None) -> str:
     """A table for people: every iteration of `history`, then the run's state."""
     st = status_dict(run, measuring=measuring)
-    rows = [("iter", "decision", "mean", "delta", "kept", "description")]
+    side = list(dict.fromkeys(c.name for c in run.config.constraint_specs))
+    rows = [("iter", "decision", "mean", "delta", *side, "kept", "description")]
     for r in history:
         delta = r.get("delta")
         rows.append((str(r["iter"]), r["decision"], _fmt(r.get("avg")),
-                     "" if delta is None else f"{delta:+.4g}", "yes" if r.get("kept") else "no",
+                     "" if delta is None else f"{delta:+.4g}",
+                     *(_fmt((r.get("metrics") or {}).get(n)) for n in side), "yes" if r.get("kept") else "no",
                      (r.get("description") or "")[:60]))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = [f"ratchet run {st['run_id']} on branch {st['branch']}  "
@@ -97,8 +126,17 @@ def status_text(run: RunState, history: list[dict], measuring: dict | None = Non
                                       f"{100 * tot['relative_high']:+.3g}%]")
         lines.append(f"confirmed gain {tot['gain']:+.4g} [{tot['gain_low']:+.4g}, {tot['gain_high']:+.4g}] "
                      f"(95%, baseline vs best re-measured in {tot['n_pairs']} interleaved pairs{pct})")
+        for c in tot.get("constraints", []):
+            lines.append(f"confirmed {c['metric']}: {_fmt(c['baseline'])} -> {_fmt(c['best'])}, "
+                         f"change {c['change']:+.4g} [{c['low']:+.4g}, {c['high']:+.4g}] (95%, the whole run)")
     if st["design"]:
         lines.append(f"design: {st['design']}")
+    if "editable" in st:
+        lines.append(f"editable: {', '.join(st['editable'])}")
+    for row in st.get("constraints", []):
+        tol = row.get("tolerance")
+        lines.append(f"constraint {row['constraint']}: baseline {_fmt(row['baseline'])} -> best {_fmt(row['best'])}"
+                     + ("" if tol is None else f" (each change may worsen it by {tol:.4g})"))
     b = st.get("budget")
     if b:
         lines.append(f"budget: {budget.text(b['elapsed_s'])} of {budget.text(b['seconds'])} used, "
