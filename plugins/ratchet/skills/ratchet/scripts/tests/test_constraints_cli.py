@@ -60,6 +60,10 @@ class Deterministic(RepoTestCase):
         status = self.ok("status")
         self.assertEqual(status["constraints"][0], {"constraint": "mem<=+5%", "baseline": 100.0, "best": 105.0,
                                                     "tolerance": 5.0})
+        branch = self.ok("finalize")["branches"][0]["branch"]
+        message = git(self.repo, "log", "-1", "--format=%B", branch)
+        self.assertIn("Ratchet-Constraint: mem<=+5%: change +5, within the limit +5", message)
+        self.assertIn("Ratchet-Constraint: errors<=0: value 0, within the limit 0", message)
 
     def test_a_report_without_a_constraint_metric_is_a_crashed_trial(self):
         self.begin("mem<=+5%")

@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from statistics import fmean
 
-from views.report import interval, num, pct, signed
+from views.report import constraint_lines, interval, num, pct, signed
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,7 @@ def change_trailers(rec: dict, ctx: Context) -> list[str]:
     else:
         out += [f"Ratchet-Effect: {signed(rec.get('delta'))}", "Ratchet-Interval: exact (deterministic metric)",
                 f"Ratchet-Trials: {rec.get('n_trials')} ({ctx.design or 'exact'})"]
-    return out
+    return out + [f"Ratchet-Constraint: {line}" for line in constraint_lines(rec)]
 
 
 def change_message(rec: dict, ctx: Context) -> str:

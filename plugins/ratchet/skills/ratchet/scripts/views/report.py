@@ -197,15 +197,17 @@ def iteration_of(rec: dict, best: float | None) -> Iteration:
         saved_ref=rec.get("attempt_ref"), patch=rec.get("patch"),
         problems=tuple(rec.get("integrity") or ()) + tuple(rec.get("unrecoverable") or ()),
         telemetry=dict(tel) if isinstance(tel, dict) and tel else None,
-        constraints=tuple(_constraint_lines(rec.get("constraints"))),
+        constraints=tuple(constraint_lines(rec)),
     )
 
 
-def _constraint_lines(checks) -> list[str]:
-    from views.answer import constraint_lines
+def constraint_lines(rec: dict) -> list[str]:
+    """A record's constraint checks, one line each (none when it has none or
+    they cannot be read: the report still shows the rest)."""
+    from views.answer import constraint_lines as lines
     try:
-        return constraint_lines(checks or [])
-    except (TypeError, KeyError, ValueError):  # a record the report cannot read is shown without them
+        return lines(rec.get("constraints") or [])
+    except (TypeError, KeyError, ValueError):
         return []
 
 
