@@ -163,6 +163,7 @@ def run_ratchet(sc: dict, seed: str, direction: str, effects: list[float], side:
     for i, e in enumerate(effects):
         pairs: list[tuple[float, float]] = []
         side_gains: list[float] = []
+        v = None
         a_true, b_true = value_of(gain, direction), value_of(gain + e, direction)
         s_b = side_level + (side[i] if side else 0.0)
         while True:
@@ -175,7 +176,10 @@ def run_ratchet(sc: dict, seed: str, direction: str, effects: list[float], side:
                     a, sa = m.measure(a_true), sm.measure(side_level)
                 pairs.append((a, b))
                 side_gains.append(sa - sb)
-            v = stats.sequential_verdict(pairs, direction, m_eff, deterministic=cal["deterministic"])
+            if side is None or v is None or v.outcome == "continue":
+                # the primary test stops at its first verdict; pairs measured after it for an open
+                # constraint never change it (core.design.test_of, frozen)
+                v = stats.sequential_verdict(pairs, direction, m_eff, deterministic=cal["deterministic"])
             if side is None:
                 if v.outcome != "continue":
                     break
@@ -184,7 +188,7 @@ def run_ratchet(sc: dict, seed: str, direction: str, effects: list[float], side:
                                       constraints.look_level(1, schedule, len(pairs)))
             if constraints.settled(v.outcome, [check], len(pairs) >= max_pairs):
                 break
-        trials += v.n_trials
+        trials += 2 * len(pairs)
         keep = v.outcome == "keep" and (side is None or check.status == "pass")
         if keep:
             gain += e

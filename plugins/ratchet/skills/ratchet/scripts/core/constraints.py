@@ -32,7 +32,9 @@ broken" (mean gain <= 0) is rejected by a one-sided 20%-trimmed-mean t-test
 Error control. With K constraints each is tested at alpha/K (Bonferroni),
 so the probability that a kept change breaks any tolerance is at most alpha
 (5%, one-sided). While the primary test says keep and a constraint is open
-the measurement goes on to the next look; the check at look k uses the
+the measurement goes on to the next look (the primary's decision stays the
+one taken at its first crossing: `core.design.test_of(frozen=True)`); the
+check at look k uses the
 alpha-spending nominal level of that look (`looks.nominal_levels` for
 alpha/K, the primary test's schedule), so looking again does not inflate
 the error. A change exactly at its limit is indistinguishable from one just

@@ -272,7 +272,8 @@ def _verdict(f: Facts) -> Verdict:
                      integrity_problems=f.integrity_problems)
     test = None
     if design_mod.complete_pairs(f.trials):
-        test = design_mod.test_of(f.trials, design, f.config.direction, f.margin).to_dict()
+        test = design_mod.test_of(f.trials, design, f.config.direction, f.margin,
+                                  frozen=bool(f.config.constraints)).to_dict()
     return judge_paired(
         test=test, candidate_scores=[t["score"] for t in f.trials if t["side"] == "B" and t["status"] == "ok"],
         candidate_failed=design_mod.b_failed(f.trials), incumbent_crashes=design_mod.a_crashes(f.trials),

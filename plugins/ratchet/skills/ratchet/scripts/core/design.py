@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core import stats
+from core import looks, stats
 
 MAX_A_CRASHES = 2
 DETERMINISM_PROBE = 5  # baseline runs that, all equal, end calibration early
@@ -125,21 +125,37 @@ def next_trial(trials: list[dict]) -> tuple[int, str]:
     return k, stats.pair_order(k)[1]
 
 
-def test_of(trials: list[dict], design: Design, direction: str, min_effect: float) -> stats.Verdict:
-    """The sequential test's verdict for the complete pairs in `trials`."""
-    return stats.sequential_verdict(complete_pairs(trials), direction, min_effect, **design.schedule())
+def test_of(trials: list[dict], design: Design, direction: str, min_effect: float,
+            frozen: bool = False) -> stats.Verdict:
+    """The sequential test's verdict for the complete pairs in `trials`.
+
+    `frozen` (a run with constraints, whose measurement may go on after the
+    test decided, for a constraint still open): the first verdict other
+    than `continue` at a look the pairs have passed, so pairs measured for
+    a constraint never change the primary metric's decision (it is the one
+    group-sequential test, stopped at its first crossing)."""
+    pairs, schedule = complete_pairs(trials), design.schedule()
+    if frozen:
+        for look in looks.look_schedule(**schedule):
+            if look >= len(pairs):
+                break
+            early = stats.sequential_verdict(pairs[:look], direction, min_effect, **schedule)
+            if early.outcome != "continue":
+                return early
+    return stats.sequential_verdict(pairs, direction, min_effect, **schedule)
 
 
-def paired_done(trials: list[dict], design: Design, direction: str, min_effect: float) -> bool:
+def paired_done(trials: list[dict], design: Design, direction: str, min_effect: float,
+                frozen: bool = False) -> bool:
     """A paired measurement is over: a candidate failure, too many incumbent
     crashes, or the test no longer says `continue`."""
     if b_failed(trials) or a_crashes(trials) > MAX_A_CRASHES:
         return True
-    return test_of(trials, design, direction, min_effect).outcome != "continue"
+    return test_of(trials, design, direction, min_effect, frozen).outcome != "continue"
 
 
 def measurement_done(iteration: int, trials: list[dict], design: Design | None, *,
-                     baseline_trials: int, direction: str, min_effect: float) -> bool:
+                     baseline_trials: int, direction: str, min_effect: float, frozen: bool = False) -> bool:
     """The iteration's measurement is complete (or cannot go on)."""
     if not trials:
         return False
@@ -147,7 +163,7 @@ def measurement_done(iteration: int, trials: list[dict], design: Design | None, 
         return baseline_done(trials, baseline_trials)
     if design.is_exact:
         return len(trials) >= design.trials or any(t["status"] == "crash" for t in trials)
-    return paired_done(trials, design, direction, min_effect)
+    return paired_done(trials, design, direction, min_effect, frozen)
 
 
 def confirmation(trials: list[dict], pairs: int, direction: str) -> dict | None:

@@ -123,7 +123,8 @@ class RunState:
         trials = cur.get("trials", [])
         done = design_mod.measurement_done(cur["iter"], trials, self.design,
                                            baseline_trials=self.baseline_needed(trials),
-                                           direction=self.config.direction, min_effect=self.margin())
+                                           direction=self.config.direction, min_effect=self.margin(),
+                                           frozen=bool(self.config.constraints))
         if not (done and self.config.constraints and cur["iter"] > 0 and self.design.is_paired) \
                 or design_mod.b_failed(trials) or design_mod.a_crashes(trials) > design_mod.MAX_A_CRASHES:
             return done
@@ -138,7 +139,8 @@ class RunState:
 
     def test_of(self, trials: list[dict]) -> stats.Verdict:
         """The sequential test on `trials` with this run's design and margin."""
-        return design_mod.test_of(trials, self.design, self.config.direction, self.margin())
+        return design_mod.test_of(trials, self.design, self.config.direction, self.margin(),
+                                  frozen=bool(self.config.constraints))
 
     def trials_needed(self) -> int:
         """Trials the current iteration needs at most (for status)."""

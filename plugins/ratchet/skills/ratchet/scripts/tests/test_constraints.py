@@ -185,6 +185,21 @@ class NonInferiority(unittest.TestCase):
         self.assertTrue(C.settled("keep", [ok, ok], False))
         self.assertEqual(C.failed([ok, open_, bad]), [open_, bad], "open at the end counts as failed")
 
+    def test_pairs_measured_for_an_open_constraint_never_change_the_primary_decision(self):
+        from core.design import SEQUENTIAL, Design, test_of
+        design = Design(SEQUENTIAL, min_pairs=4, max_pairs=50)
+        diffs = [10.0, 10.1, 9.9, 10.05, -50.0, -60.0]
+        trials = []
+        for k, d in enumerate(diffs):
+            trials += [{"side": "A", "pair": k, "status": "ok", "score": 100.0},
+                       {"side": "B", "pair": k, "status": "ok", "score": 100.0 - d}]
+        first = test_of(trials, design, "min", 0.0, frozen=True)
+        self.assertEqual((first.outcome, first.n_pairs), ("keep", 4))
+        live = test_of(trials, design, "min", 0.0)
+        self.assertEqual(live.n_pairs, 6)
+        self.assertNotEqual(live.outcome, "keep", "unfrozen, the later pairs would have changed it")
+        self.assertEqual(test_of(trials[:8], design, "min", 0.0, frozen=True), test_of(trials[:8], design, "min", 0.0))
+
     def test_the_confirmation_total_is_per_metric(self):
         specs = (C.parse("mem<=+2%"), C.parse("mem<=120"))
         trials = []

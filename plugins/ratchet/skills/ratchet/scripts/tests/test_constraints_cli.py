@@ -105,7 +105,7 @@ class Noisy(RepoTestCase):
         self.assertEqual(out["decision"], "improve", out)
         rec = self.results()[-1]
         self.assertEqual(rec["constraints"][0]["status"], "pass")
-        self.assertEqual(rec["constraints"][0]["n"], rec["test"]["n_pairs"])
+        self.assertGreaterEqual(rec["constraints"][0]["n"], rec["test"]["n_pairs"], "pairs for an open constraint")
         self.assertGreater(rec["constraints"][0]["low"], rec["constraints"][0]["limit"])
 
     def test_a_noisy_side_metric_makes_a_deterministic_primary_paired(self):
