@@ -216,17 +216,22 @@ def look_level(n_constraints: int, schedule: dict | None, n_pairs: int) -> float
     return levels[k]
 
 
+def _sides(trials: list[dict], name: str) -> list[dict[str, float]]:
+    """{side: value of metric `name`} of each pair with a successful trial, in pair order."""
+    by_pair: dict[int, dict[str, float]] = {}
+    for t in trials:
+        if t.get("status") == "ok" and name in (t.get("metrics") or {}):
+            by_pair.setdefault(t["pair"], {})[t["side"]] = t["metrics"][name]
+    return [p for _, p in sorted(by_pair.items())]
+
+
 def gains_of(c: Constraint, trials: list[dict], incumbent: float | None) -> list[float]:
     """Per-measurement gains of `c` (positive = better), unshifted: for an
     absolute constraint each candidate value's distance to the bound; for a
     relative one each pair's improvement of B over A when the trials are
     paired (`incumbent` None), else each candidate value against the
     stored `incumbent` value."""
-    by_pair: dict[int, dict[str, float]] = {}
-    for t in trials:
-        if t.get("status") == "ok" and c.name in (t.get("metrics") or {}):
-            by_pair.setdefault(t["pair"], {})[t["side"]] = t["metrics"][c.name]
-    sides = [p for _, p in sorted(by_pair.items())]
+    sides = _sides(trials, c.name)
     if not c.relative:
         return [gain(c.direction, c.value, p["B"]) for p in sides if "B" in p]
     if incumbent is None:
@@ -322,11 +327,7 @@ def confirmation_totals(specs: tuple[Constraint, ...], trials: list[dict]) -> li
     (`stats.confirm`)."""
     out = []
     for name in dict.fromkeys(c.name for c in specs):
-        by_pair: dict[int, dict[str, float]] = {}
-        for t in trials:
-            if t.get("status") == "ok" and name in (t.get("metrics") or {}):
-                by_pair.setdefault(t["pair"], {})[t["side"]] = t["metrics"][name]
-        pairs = [(p["A"], p["B"]) for _, p in sorted(by_pair.items()) if "A" in p and "B" in p]
+        pairs = [(p["A"], p["B"]) for p in _sides(trials, name) if "A" in p and "B" in p]
         if len(pairs) < 2:
             continue
         res = stats.confirm([a for a, _ in pairs], [b for _, b in pairs], "max")  # the gain of "max" is the growth
