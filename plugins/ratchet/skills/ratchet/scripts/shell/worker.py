@@ -30,7 +30,6 @@ import select
 import signal
 import sys
 import time
-import traceback
 
 from shell import runner
 from shell.store import atomic_write, stamp_lock
@@ -137,6 +136,7 @@ def start(run, lock_fd: int, job: str, work) -> int:
         except Interrupted as exc:
             me.update(exit=128, error=f"stopped by {exc}")
         except BaseException as exc:  # noqa: BLE001 - recorded for the next command
+            import traceback  # only on this path (milliseconds to import)
             traceback.print_exc()
             me.update(exit=1, error=" ".join(f"{type(exc).__name__}: {exc}".split())[:300])
         finally:

@@ -11,7 +11,7 @@ import unittest
 from pathlib import Path
 from unittest import mock
 
-from core.history import TAIL, Summary, fold, light
+from core.history import TAIL, Summary, fold, light, seconds_between, stamp_seconds
 from shell.store import Store
 
 DECISIONS = ["improve", "regress", "no_change", "crash", "inconclusive", "integrity_violation"]
@@ -143,6 +143,24 @@ class VerifiedHead(unittest.TestCase):
                                  Summary.of(self.store.read_results()[0]), trusted=False)
         self.assertIsNone(json.loads(self.store.path("head.json").read_text())["file"])
         self.assertEqual(self.store.load_log(self.KEY).summary.count, 7)
+
+
+class Stamps(unittest.TestCase):
+    def test_stamp_seconds_agrees_with_datetime(self):
+        from datetime import datetime, timezone
+        rng = random.Random(8)
+        for _ in range(2000):
+            t = rng.randint(-30610224000, 253402300799)  # years 1000 to 9999
+            text = datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            self.assertEqual(stamp_seconds(text), float(t), text)
+        self.assertEqual(stamp_seconds("2024-02-29T12:00:00Z"), datetime(2024, 2, 29, 12, tzinfo=timezone.utc).timestamp())
+
+    def test_not_a_stamp_is_none_between(self):
+        for bad in ("", "2026-02-30T00:00:00Z", "2025-02-29T00:00:00Z", "2026-13-01T00:00:00Z",
+                    "2026-01-01 00:00:00Z", "2026-01-01T24:00:00Z", "2026-01-01T00:00:60Z",
+                    "2026-01-01T00:00:00", "0000-01-01T00:00:00Z", "2026-01-01T00:00:00Z ", None, 5):
+            self.assertIsNone(seconds_between(bad, "2026-01-01T00:00:00Z"), bad)
+        self.assertEqual(seconds_between("2025-12-31T23:59:59Z", "2026-01-01T00:00:01Z"), 2.0)
 
 
 if __name__ == "__main__":
