@@ -132,6 +132,22 @@ class VerifiedHead(unittest.TestCase):
         log = self.store.load_log(self.KEY)
         self.assertEqual((log.summary.count, log.edited), (6, False))
 
+    def test_a_torn_head_is_verified_in_full_not_an_edit(self):
+        """head.json is written without fsync (a cache): a power cut may tear it."""
+        full = self.store.path("head.json").read_bytes()
+        for torn in (b"", full[:len(full) // 2]):
+            self.store.path("head.json").write_bytes(torn)
+            log = self.store.load_log(self.KEY)
+            self.assertEqual((log.summary.count, log.edited, log.torn), (6, False, False))
+            self.assertEqual(log.summary, Summary.of(self.store.read_results()[0]))
+
+    def test_an_append_fsyncs_the_log_not_the_head(self):
+        with mock.patch("os.fsync", wraps=os.fsync) as fsync:
+            self.store.append_result({"iter": 6, "decision": "crash", "kept": False}, self.KEY,
+                                     Summary.of(self.store.read_results()[0]))
+        self.assertEqual(fsync.call_count, 1)
+        self.assertEqual(self.store.load_log(self.KEY).summary.count, 7)
+
     def test_a_deleted_log_is_an_edit(self):
         self.log.unlink()
         log = self.store.load_log(self.KEY)
