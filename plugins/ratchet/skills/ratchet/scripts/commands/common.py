@@ -10,7 +10,7 @@ lost and nothing counted twice.
 from __future__ import annotations
 
 import contextlib
-import datetime as _dt
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -23,7 +23,7 @@ from shell.store import Store
 
 
 def now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 def store_of(cwd: Path) -> Store:
@@ -98,8 +98,7 @@ def finish_pending(run: Run, pending: dict) -> tuple[dict, Run]:
     it = record["iter"]
     root, excl = run.root, run.exclude_paths()
     if record["kept"] and it > 0:
-        if gitops.head_sha(root) != record["sha"]:
-            gitops.advance_head(root, record["sha"], best_sha)
+        gitops.advance_head(root, record["sha"], best_sha, sync_index=False)  # the restore resets the index
         gitops.restore(root, record["sha"], exclude=excl)
     elif it > 0:
         ref = run.store.attempt_ref(run.key, it)

@@ -24,7 +24,7 @@ from views.status import total, warnings
 def _late_edits(run: Run, cur: dict, final: str) -> list[str]:
     """Files changed after the trials started (measured one thing, would
     commit another). New files are run outputs and are ignored."""
-    if not cur.get("candidate"):
+    if not cur.get("candidate") or final == cur["candidate"]:
         return []
     changed = gitops.name_status(run.root, cur["candidate"], final)
     return [f"{path} changed after the trials started" for st, path in changed if st != "A"]
@@ -64,9 +64,25 @@ def _extra_fields(run: Run, cur: dict) -> dict:
     return proposals.record_fields(run, cur)
 
 
+def _candidate_tree(run: Run, cur: dict) -> str:
+    """The measured snapshot's tree (recorded by run-trial; asked from git
+    for a current.json of an older version)."""
+    return cur.get("candidate_tree") or gitops.tree_of(run.root, cur["candidate"])
+
+
+def _final(run: Run, cur: dict) -> str:
+    """The work tree at decide time as a commit: the candidate itself when
+    its tree is unchanged (the common case: no commit is made), else a new
+    snapshot commit."""
+    tree = gitops.snapshot_tree(run.root, run.expected_head, exclude=run.exclude_paths())
+    candidate = cur.get("candidate")
+    if candidate and tree == _candidate_tree(run, cur):
+        return candidate
+    return gitops.commit_tree(run.root, tree, run.expected_head, f"ratchet attempt iter {cur['iter']}")
+
+
 def _facts(run: Run, cur: dict, description: str) -> decision.Facts:
-    final = gitops.snapshot(run.root, run.expected_head, f"ratchet attempt iter {cur['iter']}",
-                            exclude=run.exclude_paths())
+    final = _final(run, cur)
     candidate = cur.get("candidate")
     problems = (list(cur.get("integrity_problems", [])) + run.tampered + protected_problems(run)
                 + _report_problems(run, cur) + _late_edits(run, cur, final)
@@ -76,7 +92,7 @@ def _facts(run: Run, cur: dict, description: str) -> decision.Facts:
         iteration=cur["iter"], hypothesis=cur.get("hypothesis", ""), description=description,
         trials=cur.get("trials", []), config=run.config, summary=run.summary, margin=run.margin(),
         integrity_problems=problems, start_sha=run.start_sha, candidate=candidate, final=final,
-        final_differs=bool(candidate) and gitops.tree_of(run.root, final) != gitops.tree_of(run.root, candidate),
+        final_differs=bool(candidate) and final != candidate,
         unrestorable=_unrestorable(run) if problems else [], extra=_extra_fields(run, cur),
         started=cur.get("started"), now=now(), elapsed=run.elapsed)
 
@@ -145,7 +161,7 @@ def _step(run: Run, description: str, spawned: int | None) -> dict | int:
         if kept.get("for") != facts.candidate:
             message = decision.commit_message(record, run.config.metric_name, run.key)
             kept = {"for": facts.candidate, "sha": gitops.commit_tree(
-                run.root, gitops.tree_of(run.root, cur["candidate"]), best_sha, message)}
+                run.root, _candidate_tree(run, cur), best_sha, message)}
             cur["kept_commit"] = kept
         record["sha"] = kept["sha"]
     cur.setdefault("home", facts.final)  # flagged before any trial: return to the tree as it is

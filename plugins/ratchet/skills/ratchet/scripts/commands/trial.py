@@ -22,26 +22,27 @@ from views import answer
 
 
 def _start_iteration(run: Run, hypothesis: str | None) -> dict:
-    """Snapshot the candidate as the model left it, before any trial runs."""
+    """Snapshot the candidate as the model left it, before any trial runs.
+    A refusal writes nothing: the baseline's is decided before the snapshot
+    (its edits would be new objects); a later iteration's is read from the
+    snapshot's tree, before the candidate commit (an unchanged tree is
+    HEAD's, already stored; excluded paths keep the best commit's version,
+    so editing only them is no change)."""
     head = require_head_at_best(run)
-    changed = [p for p in gitops.dirty_paths(run.root) if p not in run.excluded]
-    if run.iteration == 0 and changed:  # checked before the snapshot, so a refusal writes nothing
+    if run.iteration == 0 and [p for p in gitops.dirty_paths(run.root) if p not in run.excluded]:
         raise UsageError("the baseline must measure the start commit unchanged; undo your edits first "
                          "(see instructions/reverting.md)")
-    if run.iteration > 0 and not changed:
-        raise UsageError("the working tree equals the best commit: there is no change to measure; "
-                         "make one change first")
-    candidate = gitops.snapshot(run.root, head, f"ratchet candidate iter {run.iteration}",
-                                exclude=run.exclude_paths())
-    same = gitops.tree_of(run.root, candidate) == gitops.tree_of(run.root, head)
+    tree = gitops.snapshot_tree(run.root, head, exclude=run.exclude_paths())
+    same = tree == gitops.tree_of(run.root, head)
     if run.iteration == 0 and not same:
         raise UsageError("the baseline must measure the start commit unchanged; undo your edits first "
                          "(see instructions/reverting.md)")
     if run.iteration > 0 and same:
         raise UsageError("the working tree equals the best commit: there is no change to measure; "
                          "make one change first")
+    candidate = gitops.commit_tree(run.root, tree, head, f"ratchet candidate iter {run.iteration}")
     return {"iter": run.iteration, "hypothesis": hypothesis or "", "candidate": candidate,
-            "home": candidate, "base": head, "trials": [], "started": now()}
+            "candidate_tree": tree, "home": candidate, "base": head, "trials": [], "started": now()}
 
 
 def run_trial(cwd: Path, run_all: bool, hypothesis: str | None, wait: float | None = None) -> dict:

@@ -71,13 +71,16 @@ class Confirmation(TypedDict, total=False):
 
 class Current(TypedDict, total=False):
     """current.json: the iteration in progress. `candidate`: the measured
-    snapshot; `home`: the tree normally shown; `showing`: another commit's
-    code is in place (a crash left it; `measure.heal` puts home back);
-    `deciding`: a decision recorded before acting on it."""
+    snapshot (`candidate_tree`: its tree; absent in older files); `home`:
+    the tree normally shown; `showing`: set from the first switch to another
+    commit's code until the measurement is back home with the index settled
+    (a crash left it: `measure.heal` puts home back); `deciding`: a decision
+    recorded before acting on it."""
 
     iter: int
     hypothesis: str
     candidate: str
+    candidate_tree: str
     home: str
     base: str
     trials: list[Trial]

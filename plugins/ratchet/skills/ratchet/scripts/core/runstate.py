@@ -9,14 +9,13 @@ they can never disagree with the log.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
 
 from core import budget, constraints, decision
 from core import design as design_mod
 from core import stats
 from core.config import Config
 from core.design import Design
-from core.history import STAMP, Summary
+from core.history import Summary, stamp_seconds
 
 CMD = "ratchet.py"
 
@@ -73,7 +72,7 @@ class RunState:
     def elapsed(self) -> float | None:
         """Seconds since init."""
         try:
-            created = datetime.strptime(self.meta["created"], STAMP).replace(tzinfo=timezone.utc).timestamp()
+            created = stamp_seconds(self.meta["created"])
         except (KeyError, TypeError, ValueError):
             return None
         return None if self.clock is None else self.clock - created

@@ -8,8 +8,15 @@ reads this code and recomputes the hashes.
 
 from __future__ import annotations
 
-import hashlib
 import json
+
+try:  # the interpreter's own SHA-256 (hashlib's fallback): importing hashlib loads OpenSSL first,
+    from _sha2 import sha256  # milliseconds on every call of every command (3.12+: _sha2)
+except ImportError:
+    try:
+        from _sha256 import sha256  # 3.10, 3.11
+    except ImportError:  # a build without the built-in hashes
+        from hashlib import sha256
 
 
 def _canonical(obj) -> bytes:
@@ -19,7 +26,7 @@ def _canonical(obj) -> bytes:
 def seal(obj: dict, key: str) -> str:
     """Digest of `obj` (its own 'seal' field excluded) bound to `key` (run id)."""
     body = {k: v for k, v in obj.items() if k != "seal"}
-    return hashlib.sha256(key.encode() + b"\0" + _canonical(body)).hexdigest()
+    return sha256(key.encode() + b"\0" + _canonical(body)).hexdigest()
 
 
 def sealed(obj: dict, key: str) -> dict:
@@ -33,7 +40,7 @@ def verify_seal(obj: dict, key: str) -> bool:
 def chain(prev: str, record: dict) -> str:
     """Link value for `record` after a record whose link was `prev`."""
     body = {k: v for k, v in record.items() if k != "chain"}
-    return hashlib.sha256(prev.encode() + b"\0" + _canonical(body)).hexdigest()
+    return sha256(prev.encode() + b"\0" + _canonical(body)).hexdigest()
 
 
 def broken_links(records: list[dict], key: str) -> list[int]:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import os
 import re
-import shlex
 import subprocess
 import time
 from pathlib import Path
@@ -74,6 +73,7 @@ def git(root: Path | str, *args: str, env: dict | None = None, check: bool = Tru
     if check and proc.returncode != 0:
         what = f"git {' '.join(args[:2])} failed"
         if lock is not None:
+            import shlex  # only for this message
             raise GitError(f"{what}: {lock} exists (left by a git command that is still running or was "
                            f"killed); make sure no git command is running in this repository, then run: "
                            f"rm {shlex.quote(str(lock))}")
@@ -327,23 +327,27 @@ def create_branch(root: Path, name: str) -> None:
     git(root, "checkout", "-q", "-b", name)
 
 
-def snapshot(root: Path, parent: str, message: str, exclude: list[str] = ()) -> str:
-    """Commit object for the working tree as it is (ignored files excluded).
+def snapshot_tree(root: Path, parent: str, exclude: list[str] = ()) -> str:
+    """The tree of the working tree as it is (ignored files excluded); no
+    commit is made (`snapshot` makes one).
 
     Uses a private index, so the user's index and HEAD are untouched. Paths in
-    `exclude` keep their version from `parent`. Returns the new commit's sha;
-    nothing points at it yet.
-    """
+    `exclude` keep their version from `parent`. Returns the tree's sha."""
     index = git_path(root, SNAPSHOT_INDEX)
     env = {"GIT_INDEX_FILE": str(index)}
     try:
         git(root, "read-tree", parent, env=env)
         git(root, "add", "-A", "--", ".", *[f":(exclude,top){p}" for p in exclude], env=env)
-        tree = git(root, "write-tree", env=env)
+        return git(root, "write-tree", env=env)
     finally:
         index.unlink(missing_ok=True)
         _drop_private_lock(index)  # a git killed under us leaves it; it would refuse every later snapshot
-    return commit_tree(root, tree, parent, message)
+
+
+def snapshot(root: Path, parent: str, message: str, exclude: list[str] = ()) -> str:
+    """Commit object for the working tree as it is (`snapshot_tree` on top
+    of `parent`). Returns the new commit's sha; nothing points at it yet."""
+    return commit_tree(root, snapshot_tree(root, parent, exclude), parent, message)
 
 
 def commit_tree(root: Path, tree: str, parent: str, message: str) -> str:
@@ -391,8 +395,14 @@ def advance_head(root: Path, new: str, expected_old: str, sync_index: bool = Tru
     """Move HEAD's branch from `expected_old` to `new` atomically, then sync
     the index (`sync_index=False`: the caller restores the work tree and the
     index right after, e.g. with `restore(root, new)`, so the `reset` would
-    be wasted). GitError if HEAD is no longer at `expected_old`."""
-    git(root, "update-ref", "-m", "ratchet: keep", "HEAD", new, expected_old)
+    be wasted). HEAD already at `new` (a decision resumed after a crash) is
+    success; GitError if HEAD is at neither. One process when HEAD is at
+    `expected_old` (the compare-and-swap is tried first)."""
+    try:
+        git(root, "update-ref", "-m", "ratchet: keep", "HEAD", new, expected_old)
+    except GitError:
+        if head_sha(root) != new:
+            raise
     if sync_index:
         git(root, "reset", "-q")
 
@@ -445,7 +455,8 @@ def show_tree(root: Path, commit: str) -> None:
     WITHOUT moving HEAD: files of the index tree that `commit` lacks are
     removed, the others written. Files in neither tree (untracked, ignored:
     a built binary, a data set, something the user just created) are not
-    touched. The index ends equal to `commit`; `settle` when done."""
+    touched. The index ends equal to `commit`, so further switches need no
+    `mark_shown`; `settle` once done switching."""
     git(root, "read-tree", "-u", "--reset", commit)
 
 

@@ -4,10 +4,11 @@ The shell around `core.design` (which side next) and `stats` (when to stop).
 To measure the incumbent, the work tree is switched to the best commit with
 `gitops.show_tree` (HEAD never moves; only files of the two trees change, so
 ignored and untracked files stay) and back to the candidate afterwards.
-Before switching away, current.json records `showing`; `heal` switches back
-after a crash, so a run killed while the incumbent's code was in place
-resumes on the candidate with nothing lost (the candidate is a commit object
-from the first trial on).
+Before switching away, current.json records `showing` (kept until the
+measurement ends and the index is settled); `heal` switches back after a
+crash, so a run killed while the incumbent's code was in place resumes on
+the candidate with nothing lost (the candidate is a commit object from the
+first trial on).
 """
 
 from __future__ import annotations
@@ -87,28 +88,37 @@ def side_metrics(text: str, specs) -> tuple[dict, str]:
 
 def show(run, cur: dict, sha: str) -> None:
     """Make the work tree show commit `sha`; `cur["home"]` is the tree it
-    shows normally. The marker is written before leaving home and cleared
-    after returning, so `heal` can always get back."""
-    shown = cur.get("showing", cur["home"])
-    if shown == sha:
+    shows normally. From the first switch away until `go_home`, the index
+    holds the tree shown (not HEAD's) and cur carries `showing`, written to
+    current.json before the work tree first leaves home, so `heal` can
+    always get back; switching back and forth in between costs one git
+    process per switch."""
+    if cur.get("showing", cur["home"]) == sha:
         return
-    if sha != cur["home"]:
+    if "showing" not in cur:
         cur["showing"] = sha
         run.store.write_sealed("current.json", cur, run.key)
-        if shown == cur["home"]:
-            gitops.mark_shown(run.root, cur["home"])
-        gitops.show_tree(run.root, sha)
-    else:
-        gitops.show_tree(run.root, sha)
-        gitops.settle(run.root)
-        cur.pop("showing", None)
-        run.store.write_sealed("current.json", cur, run.key)
+        gitops.mark_shown(run.root, cur["home"])
+    cur["showing"] = sha  # persisted with the next write; any value means "not settled" to `heal`
+    gitops.show_tree(run.root, sha)
+
+
+def go_home(run, cur: dict) -> None:
+    """Home shown again, the index back to HEAD, the marker cleared."""
+    if "showing" not in cur:
+        return
+    show(run, cur, cur["home"])
+    gitops.settle(run.root)
+    cur.pop("showing")
+    run.store.write_sealed("current.json", cur, run.key)
 
 
 def heal(run, cur: dict | None) -> bool:
-    """After a crash with another commit's code in place, show home again."""
-    if cur and cur.get("home") and cur.get("showing", cur["home"]) != cur["home"]:
-        show(run, cur, cur["home"])
+    """After a crash while switching (another commit's code possibly in
+    place, the index not at HEAD), show home again and settle."""
+    if cur and cur.get("home") and "showing" in cur:
+        cur["showing"] = None  # what the crash left is unknown: switch home through the index whatever it was
+        go_home(run, cur)
         return True
     return False
 
@@ -135,7 +145,8 @@ def _trial(run, cur: dict, trials: list[dict], side: str, pair: int, kind: str =
 
 def _interleaved(run, cur: dict, trials: list[dict], a_sha: str, b_sha: str, done, kind: str, run_all: bool) -> None:
     """Interleaved A/B trials (ABBA pairs, `design.next_trial`) until `done()`
-    (or one trial without `run_all`); ends with the home tree in place."""
+    (or one trial without `run_all`); ends with the home tree in place and
+    the index settled (once, not after every switch)."""
     try:
         while not done():
             pair, side = design.next_trial(trials)
@@ -144,7 +155,7 @@ def _interleaved(run, cur: dict, trials: list[dict], a_sha: str, b_sha: str, don
             if not run_all:
                 break
     finally:
-        show(run, cur, cur["home"])
+        go_home(run, cur)
 
 
 def measure(run, cur: dict, run_all: bool) -> None:

@@ -13,7 +13,8 @@ Layout (at the repository root):
     runs/<run_id>/     earlier runs, archived by the next `init`
     lock               held (flock) by the one ratchet command allowed to write
 
-Every JSON file is replaced atomically (temp file, fsync, rename, fsync dir).
+Every JSON file is replaced atomically (temp file, fsync, rename, fsync dir;
+head.json, a cache checked against the log on load, without the fsyncs).
 results.jsonl is appended with fsync; a torn last line (power cut) is set
 aside on the next append and reported by `read_results`, never fatal.
 """
@@ -110,15 +111,20 @@ def _last_link(path: Path, key: str) -> str:
         raise TamperedState("the last line of .ratchet/results.jsonl is not a ratchet record") from None
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Replace `path` with `data` so a reader sees the old or the new file, whole."""
+def atomic_write(path: Path, data: bytes, durable: bool = True) -> None:
+    """Replace `path` with `data` so a reader sees the old or the new file,
+    whole, and (`durable`) the new one after a power cut once this returns.
+    `durable=False` skips the two fsyncs, for a cache whose reader checks
+    it (after a power cut it may be the old version, or torn)."""
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     with open(tmp, "wb") as fh:
         fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
+        if durable:
+            fh.flush()
+            os.fsync(fh.fileno())
     os.replace(tmp, path)
-    _fsync_dir(path.parent)
+    if durable:
+        _fsync_dir(path.parent)
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -198,9 +204,9 @@ class Store:
             raise TamperedState(f"{self.rel(path)} was edited outside ratchet")
         return obj
 
-    def write_sealed(self, name: str, obj: dict, key: str) -> dict:
+    def write_sealed(self, name: str, obj: dict, key: str, durable: bool = True) -> dict:
         out = sealed(obj, key)
-        atomic_write(self.path(name), dumps(out).encode())
+        atomic_write(self.path(name), dumps(out).encode(), durable)
         return out
 
     def clear(self, name: str) -> None:
@@ -278,14 +284,17 @@ class Store:
         """Record the summary in head.json. `trusted`: the log verified, so
         stamp results.jsonl with a modification time derived from `link` and
         record the file's identity; otherwise leave it out, so every load
-        verifies the whole log again (and keeps reporting the edit)."""
+        verifies the whole log again (and keeps reporting the edit).
+        Not fsynced: the head is a cache `load_log` checks against the log
+        (durable before its head is written), so after a power cut an old
+        or torn head.json only means more of the log is read and verified."""
         path = self.path("results.jsonl")
         file_id = None
         if trusted:
             now = time.time_ns() // 1_000_000_000 * 1_000_000_000
             os.utime(path, ns=(now, now + int(link[:8], 16) % 1_000_000_000))
             file_id = list(_file_id(path.stat()))
-        self.write_sealed(HEAD, {"file": file_id, "chain": link, "summary": summary.to_dict()}, key)
+        self.write_sealed(HEAD, {"file": file_id, "chain": link, "summary": summary.to_dict()}, key, durable=False)
 
     def append_result(self, record: dict, key: str, summary: Summary | None = None,
                       trusted: bool = True) -> dict:

@@ -18,8 +18,9 @@ command (the lock is free, `worker.json` remains): its unfinished trial was
 never recorded, so it is simply run again.
 
 `worker.json`: {pid, job, iter, started, [exit, error]}: written by the
-parent right after the fork (the child waits for it), completed by the
-worker with its exit status at the end.
+parent right after the fork (the worker starts its job meanwhile and waits
+for that write only before recording its own), completed by the worker
+with its exit status at the end.
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ import select
 import signal
 import sys
 import time
-import traceback
 
 from shell import runner
 from shell.store import atomic_write, stamp_lock
@@ -94,30 +94,28 @@ def start(run, lock_fd: int, job: str, work) -> int:
     log_path = store.path(LOG)
     sys.stdout.flush()
     sys.stderr.flush()
-    go_r, go_w = os.pipe()
+    go_r, go_w = os.pipe()  # closed by the parent once worker.json names the worker
     done_r, done_w = os.pipe()  # the child holds done_w until it exits: the parent wakes at once
+    about = {"job": job, "iter": (run.current or {}).get("iter"), "started": time.time()}
     pid = os.fork()
     if pid:  # worker.json names the worker before anyone can see the lock held by it
         os.close(go_r)
         os.close(done_w)
         _exits[pid] = done_r
-        atomic_write(store.path(STATE), json.dumps({"pid": pid, "job": job, "iter": (run.current or {}).get("iter"),
-                                                    "started": time.time()}).encode())
+        atomic_write(store.path(STATE), json.dumps({"pid": pid, **about}).encode())
         os.close(go_w)
         return pid
     code = 0
     try:  # the child: never returns into the caller's code
         os.close(go_w)
         os.close(done_r)
-        os.read(go_r, 1)  # until the parent has written worker.json
-        os.close(go_r)
         os.setsid()
         null = os.open(os.devnull, os.O_RDONLY)
         log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         os.dup2(null, 0)
         os.dup2(log, 1)
         os.dup2(log, 2)
-        keep = {0, 1, 2, lock_fd, done_w}
+        keep = {0, 1, 2, lock_fd, done_w, go_r}
         for fd in range(3, 256):
             if fd not in keep:
                 try:
@@ -127,7 +125,7 @@ def start(run, lock_fd: int, job: str, work) -> int:
         sys.stdout = os.fdopen(1, "w", buffering=1)
         sys.stderr = os.fdopen(2, "w", buffering=1)
         stamp_lock(lock_fd)
-        me = json.loads(store.path(STATE).read_text())
+        me = {"pid": os.getpid(), **about}  # what the parent writes to worker.json meanwhile (its fsync overlaps the work)
         for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
             signal.signal(sig, _on_signal)
         watchdog = runner.Watchdog()
@@ -137,11 +135,18 @@ def start(run, lock_fd: int, job: str, work) -> int:
         except Interrupted as exc:
             me.update(exit=128, error=f"stopped by {exc}")
         except BaseException as exc:  # noqa: BLE001 - recorded for the next command
+            import traceback  # only on this path (milliseconds to import)
             traceback.print_exc()
             me.update(exit=1, error=" ".join(f"{type(exc).__name__}: {exc}".split())[:300])
         finally:
             watchdog.close()
         code = me["exit"]
+        while True:  # the exit status goes over the parent's worker.json, never under it
+            try:
+                os.read(go_r, 1)
+                break
+            except Interrupted:
+                continue  # the work is over: a stop asked now has nothing left to stop
         atomic_write(store.path(STATE), json.dumps(me).encode())
     except BaseException:  # noqa: BLE001
         code = 1

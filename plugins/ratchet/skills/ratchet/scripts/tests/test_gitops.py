@@ -367,6 +367,28 @@ class FewerProcesses(RepoTestCase):
         gitops.restore(self.repo, c1)
         self.assertEqual(git(self.repo, "status", "--porcelain"), "")
 
+    def test_advance_head_resumed_after_it_happened_succeeds(self):
+        """A decision resumed after a crash: HEAD already at `new` is
+        success (one failed swap and a look at HEAD, nothing moved)."""
+        self.write("work.py", "N = 3\n")
+        c1 = gitops.snapshot(self.repo, self.start, "keep")
+        gitops.advance_head(self.repo, c1, self.start, sync_index=False)
+        calls = self.counting()
+        gitops.advance_head(self.repo, c1, self.start, sync_index=False)
+        self.assertEqual(calls, ["update-ref", "rev-parse"])
+        self.assertEqual(git(self.repo, "rev-parse", "HEAD"), c1)
+        self.assertEqual(len(git(self.repo, "reflog", "HEAD").splitlines()), 2)  # the commit and one keep
+
+    def test_snapshot_tree_makes_no_commit(self):
+        self.write("work.py", "N = 4\n")
+        calls = self.counting()
+        tree = gitops.snapshot_tree(self.repo, self.start)
+        self.assertEqual([c for c in calls if c != "rev-parse"], ["read-tree", "add", "write-tree"])  # rev-parse: the index path
+        self.assertEqual(git(self.repo, "cat-file", "-t", tree), "tree")
+        self.assertEqual(git(self.repo, "show", f"{tree}:work.py"), "N = 4")
+        self.assertEqual(self.tree(gitops.snapshot(self.repo, self.start, "same tree")), tree)
+        self.assertEqual(gitops.snapshot_tree(self.repo, self.start, exclude=["work.py"]), self.tree(self.start))
+
 
 class Errors(unittest.TestCase):
     def test_missing_git_is_a_usage_error_naming_git(self):

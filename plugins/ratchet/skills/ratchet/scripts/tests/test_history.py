@@ -11,7 +11,7 @@ import unittest
 from pathlib import Path
 from unittest import mock
 
-from core.history import TAIL, Summary, fold, light
+from core.history import TAIL, Summary, fold, light, seconds_between, stamp_seconds
 from shell.store import Store
 
 DECISIONS = ["improve", "regress", "no_change", "crash", "inconclusive", "integrity_violation"]
@@ -132,6 +132,22 @@ class VerifiedHead(unittest.TestCase):
         log = self.store.load_log(self.KEY)
         self.assertEqual((log.summary.count, log.edited), (6, False))
 
+    def test_a_torn_head_is_verified_in_full_not_an_edit(self):
+        """head.json is written without fsync (a cache): a power cut may tear it."""
+        full = self.store.path("head.json").read_bytes()
+        for torn in (b"", full[:len(full) // 2]):
+            self.store.path("head.json").write_bytes(torn)
+            log = self.store.load_log(self.KEY)
+            self.assertEqual((log.summary.count, log.edited, log.torn), (6, False, False))
+            self.assertEqual(log.summary, Summary.of(self.store.read_results()[0]))
+
+    def test_an_append_fsyncs_the_log_not_the_head(self):
+        with mock.patch("os.fsync", wraps=os.fsync) as fsync:
+            self.store.append_result({"iter": 6, "decision": "crash", "kept": False}, self.KEY,
+                                     Summary.of(self.store.read_results()[0]))
+        self.assertEqual(fsync.call_count, 1)
+        self.assertEqual(self.store.load_log(self.KEY).summary.count, 7)
+
     def test_a_deleted_log_is_an_edit(self):
         self.log.unlink()
         log = self.store.load_log(self.KEY)
@@ -143,6 +159,24 @@ class VerifiedHead(unittest.TestCase):
                                  Summary.of(self.store.read_results()[0]), trusted=False)
         self.assertIsNone(json.loads(self.store.path("head.json").read_text())["file"])
         self.assertEqual(self.store.load_log(self.KEY).summary.count, 7)
+
+
+class Stamps(unittest.TestCase):
+    def test_stamp_seconds_agrees_with_datetime(self):
+        from datetime import datetime, timezone
+        rng = random.Random(8)
+        for _ in range(2000):
+            t = rng.randint(-30610224000, 253402300799)  # years 1000 to 9999
+            text = datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            self.assertEqual(stamp_seconds(text), float(t), text)
+        self.assertEqual(stamp_seconds("2024-02-29T12:00:00Z"), datetime(2024, 2, 29, 12, tzinfo=timezone.utc).timestamp())
+
+    def test_not_a_stamp_is_none_between(self):
+        for bad in ("", "2026-02-30T00:00:00Z", "2025-02-29T00:00:00Z", "2026-13-01T00:00:00Z",
+                    "2026-01-01 00:00:00Z", "2026-01-01T24:00:00Z", "2026-01-01T00:00:60Z",
+                    "2026-01-01T00:00:00", "0000-01-01T00:00:00Z", "2026-01-01T00:00:00Z ", None, 5):
+            self.assertIsNone(seconds_between(bad, "2026-01-01T00:00:00Z"), bad)
+        self.assertEqual(seconds_between("2025-12-31T23:59:59Z", "2026-01-01T00:00:01Z"), 2.0)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,13 @@ class Fingerprints(unittest.TestCase):
     def prints(self, *globs, ignored=()):
         return integrity.fingerprint(self.root, globs, lambda paths: set(paths) & set(ignored))
 
+    def test_sha256_file_is_hashlib_sha256_small_and_large(self):
+        import hashlib
+        for size in (0, 5, (1 << 20) - 1, 1 << 20, (1 << 20) + 1, 3 * (1 << 20) + 7):
+            data = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
+            (self.root / "blob").write_bytes(data)
+            self.assertEqual(integrity.sha256_file(self.root / "blob"), hashlib.sha256(data).hexdigest(), size)
+
     def test_globs_directories_and_recursion(self):
         self.assertEqual(list(self.prints("bench.py")), ["bench.py"])
         expected = ["tests/__pycache__/x.pyc", "tests/sub/test_b.py", "tests/test_a.py"]

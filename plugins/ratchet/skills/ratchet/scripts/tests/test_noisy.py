@@ -145,6 +145,44 @@ class NoisyCrashRecovery(RepoTestCase):
         out = self.ok("decide", "--description", "smaller")
         self.assertEqual(out["decision"], "improve")
         self.assertIn("extra.py", git(self.repo, "ls-tree", "--name-only", "HEAD"))
+        self.assertEqual(git(self.repo, "diff", "--cached", "--name-only"), "", "the index is HEAD's again")
+
+
+class NoisyCrashBackHome(RepoTestCase):
+    """The index is settled once per measurement, not after every switch
+    back to the candidate: a power cut while the candidate's code is in
+    place again mid-measurement (trial 3: A, B, then B) leaves the index at
+    the candidate's tree, and the next command must settle it."""
+
+    files = {**RepoTestCase.files, "bench.py": NOISY_BENCH.replace(
+        "data = open", "import time\n"
+        "if os.environ.get('RATCHET_ITERATION') == '1' and os.environ.get('RATCHET_TRIAL') == '3' "
+        "and not os.path.exists('ignored/hang'):\n"
+        "    open('ignored/hang', 'w').close(); time.sleep(60)\n"
+        "data = open")}
+
+    def setUp(self):
+        super().setUp()
+        self.write("ignored/data.txt", "data")
+
+    def test_killed_back_on_the_candidate_mid_measurement_settles_the_index(self):
+        self.init("--calibration-runs", "4", "--max-pairs", "6")
+        self.iteration("baseline")
+        self.write("work.py", "N = 900\n")
+        self.write("extra.py", "x = 1\n")
+        self.power_cut(self.repo / "ignored" / "hang", "run-trial", "--all")
+        self.assertEqual(self.read("work.py"), "N = 900\n")
+        self.assertEqual(git(self.repo, "diff", "--cached", "--name-only").split(), ["extra.py", "work.py"],
+                         "the candidate's tree is in the index while the measurement switches")
+        st = self.ok("status")
+        self.assertEqual(st["phase"], "measuring")
+        self.assertEqual(git(self.repo, "diff", "--cached", "--name-only"), "", "settled: the index is HEAD's")
+        self.assertEqual(self.read("work.py"), "N = 900\n")
+        self.assertEqual(self.read("extra.py"), "x = 1\n")
+        self.assertEqual(self.read("ignored/data.txt"), "data")
+        self.ok("run-trial", "--all")
+        self.assertEqual(self.ok("decide", "--description", "smaller")["decision"], "improve")
+        self.assertEqual(git(self.repo, "diff", "--cached", "--name-only"), "")
 
 
 if __name__ == "__main__":
