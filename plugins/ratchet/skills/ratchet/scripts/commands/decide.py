@@ -192,7 +192,8 @@ def _answer(run: Run, record: dict) -> dict:
         "iter": record["iter"], "decision": record["decision"], "kept": record["kept"],
         "avg": record["avg"], "delta": record["delta"], "reason": record["reason"],
         "best": run.best, "stop": stop,
-        "next": next_step(phase_of(None, run.iteration, False), stop, run.config.critic, runner_up),
+        "next": next_step(phase_of(None, run.iteration, False), stop, run.config.critic, runner_up,
+                          run.directive_text()),
     }
     if run.config.instructions:
         out["instructions"] = run.config.instructions
