@@ -86,3 +86,26 @@ def parse(text) -> Answer:
         tried = int(m.group(1))
     ideas = [i for i in (_clean(x) for x in ideas) if i][:MAX_IDEAS]
     return Answer(hypothesis[:MAX_HYPOTHESIS], description, ideas, tried)
+
+
+def outcome_of(*, exit_code: int | None, timed_out: bool, timeout: float | None, is_error: bool, answer: str,
+               git_moved: str | None, changed: bool) -> tuple[str | None, str, Answer | None]:
+    """What one agent run amounts to, before anything is measured: (decision, reason,
+    answer). decision is None when the change is to be measured; otherwise one of
+    `agent_used_git` (`git_moved` says what moved), `agent_failed` (timed out, exited
+    non-zero, reported an error, or answered in the wrong shape) or `agent_no_edit`."""
+    if git_moved:
+        return "agent_used_git", f"the agent ran git itself ({git_moved}); put back, change discarded", None
+    if timed_out:
+        return "agent_failed", f"the agent timed out after {timeout:g} s (--agent-timeout); its process group was killed", None
+    if exit_code != 0:
+        return "agent_failed", f"the agent exited with code {exit_code}", None
+    if is_error:
+        return "agent_failed", "the agent's result says it failed (is_error)", None
+    try:
+        parsed = parse(answer)
+    except Malformed as exc:
+        return "agent_failed", f"malformed answer: {exc}", None
+    if not changed:
+        return "agent_no_edit", "the agent made no change to the tree", parsed
+    return None, "", parsed

@@ -179,3 +179,26 @@ class Prompt(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class AgentOutcome(unittest.TestCase):
+    OK = "HYPOTHESIS: h\nDESCRIPTION: d\n"
+
+    def outcome(self, **kw):
+        args = dict(exit_code=0, timed_out=False, timeout=60.0, is_error=False, answer=self.OK, git_moved=None,
+                    changed=True)
+        args.update(kw)
+        return agentanswer.outcome_of(**args)
+
+    def test_each_agent_outcome_has_its_decision(self):
+        self.assertEqual(self.outcome()[0], None)
+        self.assertEqual(self.outcome(changed=False)[0], "agent_no_edit")
+        self.assertEqual(self.outcome(git_moved="HEAD moved")[0], "agent_used_git")
+        self.assertEqual(self.outcome(timed_out=True, exit_code=-15)[:2],
+                         ("agent_failed", "the agent timed out after 60 s (--agent-timeout); its process group "
+                                          "was killed"))
+        self.assertEqual(self.outcome(exit_code=3)[1], "the agent exited with code 3")
+        self.assertEqual(self.outcome(is_error=True)[0], "agent_failed")
+        decision, reason, _ = self.outcome(answer="done!")
+        self.assertEqual(decision, "agent_failed")
+        self.assertTrue(reason.startswith("malformed answer: "))
