@@ -140,6 +140,7 @@ def _drive(cwd, store, ns, init_argv, timeout, cap, max_failures) -> tuple[dict,
         return {"stopped": True, "reason": run.stop["reason"], "already_stopped": True, "run_id": run.key,
                 "best": run.best, "next": "ratchet.py status --format text"}, 0
     command = ns.agent_command or agent.default_command(run.config.protect)
+    agent.become_subreaper()
     sig = _Signals()
     old = {s: signal.signal(s, sig) for s in (signal.SIGTERM, signal.SIGINT)}
     log = _Log(store)

@@ -4,7 +4,11 @@
 command with `/bin/sh -c` in the repository root, the prompt on its stdin and its path in
 `RATCHET_PROMPT_FILE`, in its own process group under a `runner.Watchdog` (so the whole
 group dies on `--agent-timeout`, on an interrupt, and even when the loop is SIGKILLed),
-and streams stdout/stderr to `iter-NNNN-agent.txt` / `-agent.err`. Then it reads the
+and streams stdout/stderr to `iter-NNNN-agent.txt` / `-agent.err`. Processes the agent
+started in sessions of their own (the Claude Code CLI runs each Bash command with
+`setsid`) are killed too: the descendants are collected before the kill, and on Linux
+this process is their subreaper (`become_subreaper`), so those orphaned by an agent
+that exited are swept right after it (`sweep`). Then it reads the
 output (`core.telemetry.parse_stream`) and saves what it learnt in `iter-NNNN-agent.json`,
 so a loop resumed after a crash still records the agent's telemetry.
 
@@ -15,6 +19,7 @@ and Edit/Write denied on the protected files and on `.ratchet/`.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import shlex
@@ -22,11 +27,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core import telemetry
-from shell import runner
+from shell import runner, worker
 from shell.store import Store, atomic_write, dumps
 
+PR_SET_CHILD_SUBREAPER = 36
+
 READ_EDIT_TOOLS = ("Read", "Edit", "Write", "Glob", "Grep")
-DENIED_TOOLS = ("Bash", "WebFetch", "WebSearch", "NotebookEdit", "Task", "Agent")
+DENIED_TOOLS = ("Bash", "WebFetch", "WebSearch", "NotebookEdit", "Task", "Agent", "Skill")
 
 
 def _rule_paths(glob: str) -> list[str]:
@@ -66,6 +73,35 @@ class AgentRun:
                    dict(d.get("files") or {}))
 
 
+def become_subreaper() -> bool:
+    """Linux: orphans of our descendants are reparented to this process (not init), so
+    `sweep` finds them. False where that is not available."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def sweep(store: Store) -> list[int]:
+    """Kill what an agent left behind: every descendant of this process but the
+    measurement worker (none runs while an agent does; checked all the same). Returns
+    the pids killed."""
+    keep = set()
+    w = worker.running(store)
+    if w:
+        keep.add(int(w["pid"]))
+        keep.update(runner.descendants(int(w["pid"])))
+    doomed = [p for p in runner.descendants(os.getpid()) if p not in keep and worker.alive(p)]
+    runner.kill_tree(doomed)
+    for p in doomed:
+        try:
+            os.waitpid(p, os.WNOHANG)
+        except ChildProcessError:
+            pass
+    return doomed
+
+
 def paths(store: Store, iteration: int) -> dict[str, Path]:
     folder = store.path("agents")
     label = store.label(iteration)
@@ -90,9 +126,10 @@ def run(store: Store, root: Path, iteration: int, command: str, prompt: str, tim
     watch = runner.Watchdog()
     try:
         o = runner.run(f"( {command}\n) < {shlex.quote(str(p['prompt']))}", root, p["stdout"], p["stderr"],
-                       timeout, env=env, watch=watch)
+                       timeout, env=env, watch=watch, tree=True)
     finally:
         watch.close()
+        sweep(store)
     stream = telemetry.parse_stream(p["stdout"].read_text(errors="replace"))
     tel = dict(stream.telemetry) if stream.telemetry else {"metered": False, "duration_ms": int(o.duration_s * 1000)}
     tel.setdefault("metered", True)
