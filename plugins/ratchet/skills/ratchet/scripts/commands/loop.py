@@ -13,7 +13,7 @@ as a stop request with its reason: `cost_budget_exhausted` (`--max-cost-usd`: th
 so far plus the mean cost of an iteration would pass the cap) and
 `agent_failures_exhausted` (`--max-agent-failures` failed agent runs in a row).
 
-One loop per repository (`.ratchet/loop.lock`); SIGTERM/SIGINT stop the agent or the
+One loop per repository (`.git/ratchet-loop.lock`); SIGTERM/SIGINT stop the agent or the
 measurement (nothing of theirs survives), log the interruption, exit 130; running `loop`
 again resumes where it stopped.
 """
@@ -41,6 +41,7 @@ STEP_WAIT = 5.0  # seconds one run-trial/decide call waits before the loop check
 RULES = Path(__file__).resolve().parents[2] / "instructions" / "integrity.md"
 DEFAULT_PLATEAU = "3"
 EXIT_INTERRUPTED = 130
+LOCK = "ratchet-loop.lock"  # in the git dir: one loop per repository
 
 
 class Interrupted(BaseException):
@@ -103,9 +104,10 @@ def loop(argv: list[str], cwd: Path) -> tuple[dict, int]:
     timeout = _positive("--agent-timeout", ns.agent_timeout)
     cap = None if ns.max_cost_usd is None else _positive("--max-cost-usd", ns.max_cost_usd)
     max_failures = int(_positive("--max-agent-failures", ns.max_agent_failures, integer=True))
-    store = Store(gitops.repo_root(cwd))
+    root = gitops.repo_root(cwd)
+    store = Store(root)
     try:
-        with store.lock(name="loop.lock"):
+        with store.lock(path=gitops.git_path(root, LOCK)):
             return _drive(cwd, store, ns, init_argv, timeout, cap, max_failures)
     except Busy:
         raise UsageError("another ratchet.py loop is driving the run in this repository; "

@@ -203,8 +203,7 @@ class Refusals(LoopTestCase):
 
     def test_second_loop_on_the_same_repository_is_refused_in_one_line(self):
         self.init()
-        (self.repo / ".ratchet").mkdir(exist_ok=True)
-        fd = os.open(self.repo / ".ratchet" / "loop.lock", os.O_RDWR | os.O_CREAT)
+        fd = os.open(self.repo / ".git" / "ratchet-loop.lock", os.O_RDWR | os.O_CREAT)
         self.addCleanup(os.close, fd)
         fcntl.flock(fd, fcntl.LOCK_EX)
         self.assert_refused(self.loop({}, init=False), "another ratchet.py loop is driving the run")
@@ -220,7 +219,10 @@ class Refusals(LoopTestCase):
             with self.subTest(extra=extra):
                 self.assert_refused(self.loop({}, *extra), text)
         self.assert_refused(self.loop({}, init=False), "no ratchet run in this repository")
-        self.assertFalse((self.repo / ".ratchet" / "config.json").exists())
+        self.assert_refused(self.loop({}, "--run-command", "true", "--direction", "sideways", "--metric-name", "m",
+                                      "--report-source", "stdout", init=False), "--direction must be min or max")
+        self.assertFalse((self.repo / ".ratchet").exists())
+        self.assertEqual(git(self.repo, "status", "--porcelain", "--ignored"), "")
 
 
 class Interrupts(LoopTestCase):
@@ -249,6 +251,32 @@ class Interrupts(LoopTestCase):
         self.assertEqual(again.returncode, 0, again.stderr)
         self.assertEqual(self.decisions(), ["baseline", "agent_failed", "improve"])
         self.assertIn("interrupted while the agent worked", self.results()[1]["reason"])
+
+
+    def test_sigterm_during_the_measurement_stops_the_benchmark_and_a_rerun_finishes_the_iteration(self):
+        flag, marker = self.tmp / "slow", self.tmp / "measuring"
+        flag.touch()
+        slow = (f"import os, time\nif os.path.exists({str(flag)!r}):\n    open({str(marker)!r}, 'w').close()\n"
+                f"    time.sleep(600)\nN = 900\n")
+        self.plan.write_text(json.dumps({"1": {"edit": {"work.py": slow}}}))
+        args = ["loop", "--agent-command", f"{sys.executable} {self.agent} {self.plan}", "--iterations", "1",
+                "--run-command", f"{sys.executable} bench.py", "--direction", "min", "--metric-name", "score",
+                "--report-source", "stdout", "--calibration-runs", "2"]
+        proc = subprocess.Popen([sys.executable, str(RATCHET), *args], cwd=self.repo, env={**os.environ, **GIT_ENV},
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while not marker.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertTrue(marker.exists())
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+        self.assertEqual(proc.returncode, 130, err)
+        self.assertEqual(processes_in(self.repo), [], "the benchmark outlived the loop")
+        flag.unlink()
+        again = self.loop({}, init=False)
+        self.assertEqual(again.returncode, 0, again.stderr)
+        self.assertEqual(self.decisions(), ["baseline", "improve"])
+        self.assertEqual(len(self.prompts()), 1)  # the agent's change was measured, not made again
 
 
 class InteractiveEscalation(LoopTestCase):
