@@ -110,8 +110,12 @@ def loop(argv: list[str], cwd: Path) -> tuple[dict, int]:
         with store.lock(path=gitops.git_path(root, LOCK)):
             return _drive(cwd, store, ns, init_argv, timeout, cap, max_failures)
     except Busy:
-        raise UsageError("another ratchet.py loop is driving the run in this repository; "
-                         "wait for it to stop, or stop it (kill its pid, or ratchet.py stop)") from None
+        try:
+            pid = gitops.git_path(root, LOCK).read_text().strip() or "?"
+        except OSError:
+            pid = "?"
+        raise UsageError(f"another ratchet.py loop (pid {pid}) is driving the run in this repository; wait for it "
+                         "to stop, or end it with ratchet.py stop (or kill -TERM that pid)") from None
 
 
 def _start(cwd: Path, store: Store, init_argv: list[str]) -> str | None:
@@ -152,7 +156,12 @@ def _drive(cwd, store, ns, init_argv, timeout, cap, max_failures) -> tuple[dict,
     try:
         while True:
             sig.check()
-            reason = _step(cwd, store, command, timeout, cap, max_failures, sig, log)
+            try:
+                reason = _step(cwd, store, command, timeout, cap, max_failures, sig, log)
+            except UsageError:
+                if not load(cwd).stop["stopped"]:
+                    raise
+                reason = load(cwd).stop["reason"]  # `ratchet.py stop` ended the run meanwhile
             if reason:
                 break
     except Interrupted as exc:
@@ -218,6 +227,12 @@ def _step(cwd, store, command, timeout, cap, max_failures, sig, log) -> str | No
             saved = agent.run(store, run.root, run.iteration, command, text, timeout)
         finally:
             sig.hot = False
+        late = load(cwd)
+        if late.stop["stopped"]:  # `ratchet.py stop` while the agent worked: its change is saved, not measured
+            from commands.stop import _save_work_in_progress
+            with locked(cwd, running=False) as late:
+                _save_work_in_progress(late)
+            return late.stop["reason"]
     moved = gitops.moved_from(run.root, run.meta.get("branch"), run.expected_head)
     if moved:
         gitops.put_back(run.root, run.meta.get("branch"), run.expected_head)
@@ -230,7 +245,7 @@ def _step(cwd, store, command, timeout, cap, max_failures, sig, log) -> str | No
         if decision == "agent_used_git":
             extra["agent_git"] = moved
         out = _until_done(lambda: decide_cmd.record_agent_outcome(
-            cwd, decision, reason, answer.description if answer else decision,
+            cwd, decision, reason, answer.description if answer else prompt.clip(reason, 120),
             answer.hypothesis if answer else "", extra, STEP_WAIT), sig)
     else:
         _measure(cwd, answer.hypothesis, sig)
@@ -319,6 +334,8 @@ def _report(out: dict, answer) -> None:
     avg = "" if out.get("avg") is None else f", mean {out['avg']:.6g}"
     delta = "" if out.get("delta") is None else f", effect {out['delta']:+.4g}"
     what = f": {answer.description}" if answer else ""
+    if out.get("decision", "").startswith("agent_") and out.get("reason"):
+        what = f": {out['reason']}"
     _say(f"iter {out['iter']}: {out['decision']}{avg}{delta}{what}")
 
 

@@ -206,7 +206,8 @@ class Refusals(LoopTestCase):
         fd = os.open(self.repo / ".git" / "ratchet-loop.lock", os.O_RDWR | os.O_CREAT)
         self.addCleanup(os.close, fd)
         fcntl.flock(fd, fcntl.LOCK_EX)
-        self.assert_refused(self.loop({}, init=False), "another ratchet.py loop is driving the run")
+        os.write(fd, b"4242")
+        self.assert_refused(self.loop({}, init=False), "another ratchet.py loop (pid 4242) is driving the run")
 
     def test_critic_is_refused_with_the_reason(self):
         self.assert_refused(self.loop({}, "--critic"), "loop does not run critic mode")
@@ -277,6 +278,27 @@ class Interrupts(LoopTestCase):
         self.assertEqual(again.returncode, 0, again.stderr)
         self.assertEqual(self.decisions(), ["baseline", "improve"])
         self.assertEqual(len(self.prompts()), 1)  # the agent's change was measured, not made again
+
+
+    def test_ratchet_stop_while_the_agent_works_ends_the_loop_with_the_tree_restored(self):
+        marker = self.tmp / "agent-started"
+        self.plan.write_text(json.dumps({"1": {"edit": {"work.py": "N = 900\n"}, "git": f"touch {marker}",
+                                               "sleep": 3}}))
+        args = ["loop", "--agent-command", f"{sys.executable} {self.agent} {self.plan}", "--iterations", "3",
+                "--run-command", f"{sys.executable} bench.py", "--direction", "min", "--metric-name", "score",
+                "--report-source", "stdout", "--calibration-runs", "2"]
+        proc = subprocess.Popen([sys.executable, str(RATCHET), *args], cwd=self.repo, env={**os.environ, **GIT_ENV},
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while not marker.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(self.ok("stop")["reason"], "user_stopped")
+        out, err = proc.communicate(timeout=60)
+        self.assertEqual(proc.returncode, 0, err)
+        self.assertEqual(json.loads(out)["reason"], "user_stopped")
+        self.assertEqual(self.decisions(), ["baseline"])
+        self.assertEqual(self.read("work.py"), "N = 1000\n")
+        self.assertEqual(git(self.repo, "status", "--porcelain"), "")
 
 
 class InteractiveEscalation(LoopTestCase):

@@ -120,7 +120,10 @@ def status_text(run: RunState, history: list[dict], measuring: dict | None = Non
         lines.append(f"measuring: {m['running']}, {m['trials_done']} of at most {m['trials_needed']} trials, "
                      f"{budget.text(m['elapsed_s'])} so far, at most {budget.text(m['eta_s'])} left")
     a = st.get("agent")
-    if a:
+    if a and a["runs"] == a["runs_unmetered"]:
+        lines.append(f"agent: {a['runs']} runs, {budget.text(a['seconds'])} (no telemetry: the agent command "
+                     "printed no stream-json result)")
+    elif a:
         lines.append(f"agent: {a['runs']} runs, ${a['cost_usd']:.4f}, {budget.text(a['seconds'])}, "
                      f"{a['turns']} turns, tokens in {a['input_tokens']} / out {a['output_tokens']} / cache read "
                      f"{a['cache_read_tokens']} / cache write {a['cache_creation_tokens']}, "
