@@ -97,7 +97,7 @@ def outcome_of(*, exit_code: int | None, timed_out: bool, timeout: float | None,
     if git_moved:
         return "agent_used_git", f"the agent ran git itself ({git_moved}); put back, change discarded", None
     if timed_out:
-        return "agent_failed", f"the agent timed out after {timeout:g} s (--agent-timeout); its process group was killed", None
+        return "agent_failed", f"the agent timed out after {timeout:g} s (--agent-timeout); its processes were killed", None
     if exit_code != 0:
         return "agent_failed", f"the agent exited with code {exit_code}", None
     if is_error:

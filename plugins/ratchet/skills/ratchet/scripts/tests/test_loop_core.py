@@ -195,8 +195,8 @@ class AgentOutcome(unittest.TestCase):
         self.assertEqual(self.outcome(changed=False)[0], "agent_no_edit")
         self.assertEqual(self.outcome(git_moved="HEAD moved")[0], "agent_used_git")
         self.assertEqual(self.outcome(timed_out=True, exit_code=-15)[:2],
-                         ("agent_failed", "the agent timed out after 60 s (--agent-timeout); its process group "
-                                          "was killed"))
+                         ("agent_failed", "the agent timed out after 60 s (--agent-timeout); its processes "
+                                          "were killed"))
         self.assertEqual(self.outcome(exit_code=3)[1], "the agent exited with code 3")
         self.assertEqual(self.outcome(is_error=True)[0], "agent_failed")
         decision, reason, _ = self.outcome(answer="done!")
