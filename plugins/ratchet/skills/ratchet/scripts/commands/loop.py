@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import signal
 import sys
 from pathlib import Path
@@ -104,6 +105,9 @@ def loop(argv: list[str], cwd: Path) -> tuple[dict, int]:
     timeout = _positive("--agent-timeout", ns.agent_timeout)
     cap = None if ns.max_cost_usd is None else _positive("--max-cost-usd", ns.max_cost_usd)
     max_failures = int(_positive("--max-agent-failures", ns.max_agent_failures, integer=True))
+    if ns.agent_command is None and shutil.which("claude") is None:
+        raise UsageError("the default agent is the Claude Code CLI, but `claude` is not on PATH; install it "
+                         "(npm install -g @anthropic-ai/claude-code) or give --agent-command")
     root = gitops.repo_root(cwd)
     store = Store(root)
     try:

@@ -98,6 +98,9 @@ def outcome_of(*, exit_code: int | None, timed_out: bool, timeout: float | None,
         return "agent_used_git", f"the agent ran git itself ({git_moved}); put back, change discarded", None
     if timed_out:
         return "agent_failed", f"the agent timed out after {timeout:g} s (--agent-timeout); its processes were killed", None
+    if exit_code == 127:
+        return "agent_failed", ("the agent command was not found (exit code 127): is claude on PATH, or is "
+                                "--agent-command right?"), None
     if exit_code != 0:
         return "agent_failed", f"the agent exited with code {exit_code}", None
     if is_error:

@@ -209,6 +209,14 @@ class Refusals(LoopTestCase):
         os.write(fd, b"4242")
         self.assert_refused(self.loop({}, init=False), "another ratchet.py loop (pid 4242) is driving the run")
 
+    def test_default_agent_without_claude_on_path_is_refused(self):
+        proc = subprocess.run([sys.executable, str(RATCHET), "loop", "--run-command", "true", "--direction", "min",
+                               "--metric-name", "m", "--report-source", "stdout"], cwd=self.repo,
+                              env={**GIT_ENV, "PATH": str(self.tmp), "HOME": str(self.tmp)}, capture_output=True,
+                              text=True, timeout=60)
+        self.assert_refused(proc, "`claude` is not on PATH")
+        self.assertFalse((self.repo / ".ratchet").exists())
+
     def test_critic_is_refused_with_the_reason(self):
         self.assert_refused(self.loop({}, "--critic"), "loop does not run critic mode")
         self.assertFalse((self.repo / ".ratchet" / "config.json").exists())

@@ -198,6 +198,7 @@ class AgentOutcome(unittest.TestCase):
                          ("agent_failed", "the agent timed out after 60 s (--agent-timeout); its processes "
                                           "were killed"))
         self.assertEqual(self.outcome(exit_code=3)[1], "the agent exited with code 3")
+        self.assertIn("command was not found", self.outcome(exit_code=127)[1])
         self.assertEqual(self.outcome(is_error=True)[0], "agent_failed")
         decision, reason, _ = self.outcome(answer="done!")
         self.assertEqual(decision, "agent_failed")
