@@ -1,9 +1,13 @@
 """A scripted stand-in for Claude: applies prepared edit number K.
 
-Usage: stand_in_model.py REPO K  -> prints the hypothesis and description.
+Usage: stand_in_model.py REPO K  -> prints the hypothesis and description (JSON).
+As the agent of `ratchet.py loop --agent-command "python3 stand_in_model.py"`: no
+arguments; it edits the current directory with edit $RATCHET_ITERATION and answers in
+loop's fixed shape (HYPOTHESIS / DESCRIPTION lines).
 Edits 1-3 replace primes.py; edit 4 tampers with the protected bench.py.
 """
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -15,7 +19,11 @@ EDITS = {
     4: ("4-cheat.py", "bench.py", "a faster benchmark", "edit the benchmark itself"),
 }
 
-repo, k = Path(sys.argv[1]), int(sys.argv[2])
+as_agent = len(sys.argv) == 1
+repo, k = (Path.cwd(), int(os.environ["RATCHET_ITERATION"])) if as_agent else (Path(sys.argv[1]), int(sys.argv[2]))
 src, dest, hypothesis, description = EDITS[k]
 shutil.copy(Path(__file__).parent / "edits" / src, repo / dest)
-print(json.dumps({"hypothesis": hypothesis, "description": description}))
+if as_agent:
+    print(f"HYPOTHESIS: {hypothesis}\nDESCRIPTION: {description}")
+else:
+    print(json.dumps({"hypothesis": hypothesis, "description": description}))

@@ -22,7 +22,7 @@ from shell import session  # noqa: E402
 from shell.store import TamperedState  # noqa: E402
 from views.answer import rounded  # noqa: E402
 
-CORE_COMMANDS = ("init", "status", "run-trial", "score", "decide", "stop", "report", "finalize")
+CORE_COMMANDS = ("init", "status", "run-trial", "score", "decide", "stop", "report", "finalize", "loop")
 
 
 def _seconds(text: str) -> float:
@@ -39,6 +39,8 @@ def build_parser(with_critic: bool = True) -> argparse.ArgumentParser:
     p = config.Parser(prog="ratchet.py", description=__doc__.split("\n\n")[0], allow_abbrev=False)
     sub = p.add_subparsers(dest="command", required=True, parser_class=config.Parser)
     sub.add_parser("init", help="start a run (flags: ratchet.py init --help)", add_help=False)
+    sub.add_parser("loop", help="drive a run unattended, a fresh agent per iteration (ratchet.py loop --help)",
+                   add_help=False)
     s = sub.add_parser("status", help="where the run stands and what to do next")
     s.add_argument("--format", choices=("json", "text"), default="json")
     t = sub.add_parser("run-trial", help="run the next trial of the current iteration")
@@ -75,6 +77,9 @@ def dispatch(argv: list[str], cwd: Path) -> tuple[dict | str, int]:
     if argv[:1] == ["init"]:
         from commands.init import init
         return init(argv[1:], cwd), 0
+    if argv[:1] == ["loop"]:
+        from commands.loop import loop
+        return loop(argv[1:], cwd)
     ns = build_parser(with_critic=argv[:1] not in [[c] for c in CORE_COMMANDS]).parse_args(argv)
     if getattr(ns, "handler", None):  # critic-mode commands
         return ns.handler(cwd, ns), 0

@@ -81,7 +81,7 @@ def _final(run: Run, cur: dict) -> str:
     return gitops.commit_tree(run.root, tree, run.expected_head, f"ratchet attempt iter {cur['iter']}")
 
 
-def _facts(run: Run, cur: dict, description: str) -> decision.Facts:
+def _facts(run: Run, cur: dict, description: str, extra: dict | None = None) -> decision.Facts:
     final = _final(run, cur)
     candidate = cur.get("candidate")
     problems = (list(cur.get("integrity_problems", [])) + run.tampered + protected_problems(run)
@@ -93,15 +93,16 @@ def _facts(run: Run, cur: dict, description: str) -> decision.Facts:
         trials=cur.get("trials", []), config=run.config, summary=run.summary, margin=run.margin(),
         integrity_problems=problems, start_sha=run.start_sha, candidate=candidate, final=final,
         final_differs=bool(candidate) and final != candidate,
-        unrestorable=_unrestorable(run) if problems else [], extra=_extra_fields(run, cur),
+        unrestorable=_unrestorable(run) if problems else [], extra={**_extra_fields(run, cur), **(extra or {})},
         started=cur.get("started"), now=now(), elapsed=run.elapsed)
 
 
-def decide(cwd: Path, description: str, wait: float | None = None) -> dict:
+def decide(cwd: Path, description: str, wait: float | None = None, extra: dict | None = None) -> dict:
     """Decide the current iteration, keep or revert, log it, check stops.
     The guard and the confirmation run go to the measurement worker; when
     they outlast the wait bound the answer says `running` and calling
-    decide again picks up where they are."""
+    decide again picks up where they are. `extra`: fields added to the
+    record (`ratchet.py loop`: the agent's telemetry)."""
     if not description.strip():
         raise UsageError("--description must not be empty: say what the change was")
     bound = waiting.bound(wait, os.environ.get("BASH_DEFAULT_TIMEOUT_MS"))
@@ -114,7 +115,7 @@ def decide(cwd: Path, description: str, wait: float | None = None) -> dict:
             return running_answer(load(cwd), bound, "decide --description TEXT (the same)")
         try:
             with locked(cwd, wait=max(0.0, deadline - time.monotonic())) as run:
-                out = _step(run, description, spawned)
+                out = _step(run, description, spawned, extra)
         except Busy:
             worker.reap(spawned)
             if worker.running(store):
@@ -135,19 +136,38 @@ def _worker_failed(run: Run, spawned: int | None, what: str) -> None:
                          f"to go on (details: .ratchet/{worker.LOG})")
 
 
-def _step(run: Run, description: str, spawned: int | None) -> dict | int:
+def record_agent_outcome(cwd: Path, outcome: str, reason: str, description: str, hypothesis: str = "",
+                         extra: dict | None = None, wait: float | None = None) -> dict:
+    """Start an iteration nothing is measured for (`ratchet.py loop`: the agent made no
+    change, failed, or ran git) and decide it with `decide`: the same facts, rule and
+    actions (integrity findings still win: a protected file touched is an
+    `integrity_violation`; the attempt is saved like every reverted one, the best commit
+    restored; a confirmation run when the run stops)."""
+    if outcome not in decision.AGENT_OUTCOMES:
+        raise UsageError(f"unknown agent outcome {outcome!r}")
+    with locked(cwd) as run:
+        if run.current is not None:
+            raise UsageError(f"iteration {run.iteration} is being measured; decide it first")
+        run.store.write_sealed("current.json", {"iter": run.iteration, "hypothesis": hypothesis, "trials": [],
+                                                "started": now(), "agent_outcome": [outcome, reason]}, run.key)
+    return decide(cwd, description or outcome, wait, extra)
+
+
+def _step(run: Run, description: str, spawned: int | None, extra: dict | None = None) -> dict | int:
     """Under the lock: the answer, or the pid of a worker just started for
     the guard or the confirmation run."""
     cur = run.current
     if cur is None and run.tampered:  # current.json itself was edited: decide on what is left
         cur = {"iter": run.iteration, "hypothesis": "", "trials": []}
-    flagged = bool(cur and (cur.get("integrity_problems") or run.tampered))
+    flagged = bool(cur and (cur.get("integrity_problems") or run.tampered or cur.get("agent_outcome")))
     if cur is None or (not cur.get("trials") and not flagged):
         raise UsageError(f"nothing to decide: run {CMD} run-trial --all first")
     waiting_score = any(t["status"] == "needs_score" for t in cur["trials"])
     if not (flagged or waiting_score or run.measurement_done(cur)):
         raise UsageError(f"the measurement is not finished: run {CMD} run-trial --all first")
-    facts = _facts(run, cur, description)
+    facts = _facts(run, cur, description, extra)
+    if cur.get("agent_outcome"):
+        facts = replace(facts, agent_outcome=tuple(cur["agent_outcome"]))
     outcome = decision.decide(facts)
     if outcome.needs_guard:
         guard = (cur.get("guard") or {}).get("result") if (cur.get("guard") or {}).get("for") == facts.candidate else None
@@ -211,7 +231,8 @@ def _answer(run: Run, record: dict) -> dict:
         "iter": record["iter"], "decision": record["decision"], "kept": record["kept"],
         "avg": record["avg"], "delta": record["delta"], "reason": record["reason"],
         "best": run.best, "stop": stop,
-        "next": next_step(phase_of(None, run.iteration, False), stop, run.config.critic, runner_up),
+        "next": next_step(phase_of(None, run.iteration, False), stop, run.config.critic, runner_up,
+                          run.directive_text()),
     }
     if run.config.instructions:
         out["instructions"] = run.config.instructions

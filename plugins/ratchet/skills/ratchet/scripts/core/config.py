@@ -68,6 +68,10 @@ class Config:
     budget_seconds: float | None = None  # --budget: wall clock from init
     editable: tuple[str, ...] = ()       # --editable: the only paths a change may touch (empty: any)
     constraints: tuple[str, ...] = ()    # --constraint, normalized (`core.constraints`)
+    refine_after: int = 3          # escalation (core.escalation): refine after this many misses in a row
+    pivot_after: int = 5           # a pivot per this many misses in a row
+    widen_after_pivots: int = 2    # re-read and search widely after this many pivots
+    plateau_after_pivots: int = 0  # stop as `plateau` after this many pivots (0: off; loop starts runs with 3)
 
     @property
     def baseline_trials(self) -> int:
@@ -181,6 +185,14 @@ def build_parser() -> argparse.ArgumentParser:
                         "when one more iteration and the final confirmation would not fit")
     p.add_argument("--confirm-pairs", default=str(CONFIRM_PAIRS),
                    help=f"pairs in the final baseline-vs-best confirmation run (default {CONFIRM_PAIRS}; 0 = off)")
+    p.add_argument("--refine-after", default="3",
+                   help="escalation: ask for a refinement after N iterations in a row without a keep (default 3)")
+    p.add_argument("--pivot-after", default="5",
+                   help="escalation: ask for a structurally different approach every N misses in a row (default 5)")
+    p.add_argument("--widen-after-pivots", default="2",
+                   help="escalation: ask to re-read the code and search widely after N pivots (default 2)")
+    p.add_argument("--plateau-after-pivots", default="0",
+                   help="stop as plateau after N pivots without a keep (default 0: off; ratchet.py loop uses 3)")
     return p
 
 
@@ -253,6 +265,11 @@ def config_from_namespace(ns: argparse.Namespace, instructions_from_file: str | 
         budget_seconds=_budget(ns.budget),
         editable=editable,
         constraints=tuple(c.text for c in specs),
+        refine_after=int(_number("--refine-after", ns.refine_after, integer=True, minimum=1)),
+        pivot_after=int(_number("--pivot-after", ns.pivot_after, integer=True, minimum=1)),
+        widen_after_pivots=int(_number("--widen-after-pivots", ns.widen_after_pivots, integer=True, minimum=1)),
+        plateau_after_pivots=int(_number("--plateau-after-pivots", ns.plateau_after_pivots, integer=True,
+                                         minimum=0)),
     )
 
 

@@ -19,6 +19,9 @@ Decisions, in the order they are checked:
 - `constraint_failed`: an improvement that broke a `--constraint` (or was
   not shown to keep it: `core.constraints`); checked before the guard runs.
 - `guard_failed`: an improvement whose guard command did not exit 0.
+- `agent_no_edit`, `agent_failed`, `agent_used_git` (`ratchet.py loop` only,
+  `Facts.agent_outcome`): the agent made no change, failed (exit, timeout,
+  malformed answer), or ran git itself; nothing was measured.
 
 Only `baseline` and `improve` are kept.
 """
@@ -28,7 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from statistics import fmean
 
-from core import budget
+from core import budget, escalation
 from core import constraints as constraints_mod
 from core import design as design_mod
 from core import stats
@@ -43,7 +46,8 @@ __all__ = ["KEPT", "DECISIONS", "gain", "crossed", "classify", "Verdict", "judge
 
 KEPT = frozenset({"baseline", "improve"})
 DECISIONS = ("baseline", "improve", "regress", "no_change", "inconclusive", "crash", "guard_failed",
-             "integrity_violation", "constraint_failed")
+             "integrity_violation", "constraint_failed", "agent_no_edit", "agent_failed", "agent_used_git")
+AGENT_OUTCOMES = ("agent_no_edit", "agent_failed", "agent_used_git")
 TRIAL_FIELDS = ("trial", "side", "pair", "status", "score", "score_source", "exit_code", "timed_out",
                 "duration_s", "report", "problem", "metrics")
 
@@ -163,7 +167,7 @@ def stop_reason(*, history: list[dict], direction: str, iterations: int, patienc
     deterministic metric, where `best_score` alone counts). Reasons:
     baseline_failed, threshold_reached, crash_budget_exhausted,
     patience_exhausted, iterations_exhausted, integrity_unrecoverable
-    (`stop_of` adds budget_exhausted and the runstate user_stopped).
+    (`stop_of` adds plateau (escalation) and budget_exhausted, the runstate user_stopped).
     """
     return _stop_reason(Summary.of(history), direction=direction, iterations=iterations, patience=patience,
                         max_consecutive_crashes=max_consecutive_crashes, threshold=threshold,
@@ -189,6 +193,9 @@ def stop_of(cfg: Config, s: Summary, elapsed: float | None = None, *, ahead: boo
     reason = _stop_reason(s, direction=cfg.direction, iterations=cfg.iterations, patience=cfg.patience,
                           max_consecutive_crashes=cfg.max_consecutive_crashes, threshold=cfg.threshold,
                           best_score=s.best["score"] if s.best else None, threshold_confirmed=confirmed)
+    if reason is None and s.count and cfg.plateau_after_pivots \
+            and escalation.of_config(cfg, s.trailing_not_kept).level == "plateau":
+        reason = "plateau"
     if reason is None and design:
         cost, reserve = budget_need(cfg, s)
         if (s.last or {}).get("budget_exhausted") or budget.exhausted(
@@ -240,6 +247,7 @@ class Facts:
     started: str | None = None
     now: str = ""
     elapsed: float | None = None  # seconds since init (for --budget)
+    agent_outcome: tuple | None = None  # (decision in AGENT_OUTCOMES, reason): loop's unmeasured iterations
 
     @property
     def design(self) -> Design | None:
@@ -265,6 +273,8 @@ class Outcome:
 
 def _verdict(f: Facts) -> Verdict:
     design, best = f.design, f.summary.best
+    if f.agent_outcome and not f.integrity_problems:
+        return Verdict(f.agent_outcome[0], None, None, f.agent_outcome[1])
     if f.iteration == 0 or design is None or design.is_exact:
         scores = [t["score"] if t["status"] == "ok" else None for t in f.trials]
         return judge(iteration=f.iteration, scores=scores, direction=f.config.direction,

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields, replace
 
+from core import telemetry
+
 LOG_EDITED = "results.jsonl was edited outside ratchet"
 CONFIG_EDITED = "config.json was edited outside ratchet (the run goes on from its sealed copy, config.bak.json)"
 STATE_EDITS = (LOG_EDITED, CONFIG_EDITED)  # found while loading; a run cannot be trusted to go on after them
@@ -53,6 +55,8 @@ class Summary:
     iters_timed: int = 0
     trial_seconds: float = 0.0    # run time of every trial logged
     trials_timed: int = 0
+    agent: dict = field(default_factory=dict)  # telemetry totals of the agent runs (core.telemetry.add)
+    trailing_agent_failures: int = 0           # `agent_failed` records in a row at the end
 
     @classmethod
     def of(cls, records: list[dict]) -> "Summary":
@@ -142,6 +146,8 @@ def fold(s: Summary, rec: dict) -> Summary:
         iters_timed=s.iters_timed + (took is not None),
         trial_seconds=s.trial_seconds + sum(durations),
         trials_timed=s.trials_timed + len(durations),
+        agent=telemetry.add(s.agent, rec.get("agent")) if rec.get("agent") else s.agent,
+        trailing_agent_failures=s.trailing_agent_failures + 1 if rec.get("decision") == "agent_failed" else 0,
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core import budget, constraints, decision
+from core import budget, constraints, decision, escalation
 from core import design as design_mod
 from core import stats
 from core.config import Config
@@ -82,9 +82,19 @@ class RunState:
         """Why the run is over, if it is. The budget keeps a new iteration
         from starting, but one in progress is always measured and decided."""
         if self.user_stop:
-            return {"stopped": True, "reason": "user_stopped"}
+            return {"stopped": True, "reason": self.user_stop.get("reason") or "user_stopped"}
         elapsed = None if self.current else self.elapsed
         return decision.stop_of(self.config, self.summary, elapsed)
+
+    @property
+    def escalation(self) -> escalation.Directive:
+        """The escalation directive for the next change (`core.escalation`)."""
+        return escalation.of_config(self.config, self.summary.trailing_not_kept)
+
+    def directive_text(self) -> str | None:
+        """The directive's text for `next`, when it asks for more than a fresh idea."""
+        d = self.escalation
+        return d.text if d.level not in ("explore", "plateau") else None
 
     def budget_view(self) -> dict | None:
         """--budget: total, elapsed, left, and the mean cost of an iteration (seconds)."""
@@ -182,8 +192,10 @@ def phase_of(current: dict | None, iteration: int, done: bool) -> str:
 RUNNING = {"stopped": False}
 
 
-def next_step(phase: str, stop: dict = RUNNING, critic: bool = False, runner_up: str | None = None) -> str:
-    """One plain instruction for the model."""
+def next_step(phase: str, stop: dict = RUNNING, critic: bool = False, runner_up: str | None = None,
+              directive: str | None = None) -> str:
+    """One plain instruction for the model; `directive` (the escalation's, when it asks for
+    more than a fresh idea) is added to the `propose` step."""
     if stop["stopped"]:
         return f"stop: the run is over ({stop['reason']}); show `{CMD} status --format text` to the user"
     return {
@@ -191,7 +203,8 @@ def next_step(phase: str, stop: dict = RUNNING, critic: bool = False, runner_up:
         "propose": (f"critic mode: get two proposals and a verdict (instructions/critic-mode.md), then "
                     f"{CMD} run-trial --all" if critic else
                     f"make ONE change, then {CMD} run-trial --all --hypothesis TEXT")
-                   + (f" (runner-up from last iteration available: {runner_up})" if runner_up else ""),
+                   + (f" (runner-up from last iteration available: {runner_up})" if runner_up else "")
+                   + (f". Escalation: {directive}" if directive else ""),
         "measuring": f"{CMD} run-trial --all",
         "needs_score": (f"the parser found no metric: read the report named in the trial and run "
                         f"{CMD} score --value NUMBER (copied from the report), or {CMD} decide to count it as a crash"),

@@ -598,3 +598,30 @@ def set_branches(root: Path, updates: list[tuple[str, str, str | None]], message
 
 def remotes(root: Path) -> list[str]:
     return [r for r in git(root, "remote").split("\n") if r]
+
+
+# -- loop: an agent that ran git itself ------------------------------------------
+
+def moved_from(root: Path, branch: str | None, expected: str) -> str | None:
+    """What git state moved away from the run's (HEAD on `branch` at `expected`), in
+    words, or None when nothing did."""
+    now_branch, head = current_branch(root), head_sha(root)
+    found = []
+    if branch and now_branch != branch:
+        found.append(f"HEAD is on {now_branch or 'a detached HEAD'} instead of {branch}")
+    if head != expected:
+        found.append(f"HEAD at {str(head)[:10]} instead of {expected[:10]}")
+    if branch and now_branch != branch and ref_sha(root, f"refs/heads/{branch}") != expected:
+        found.append(f"{branch} moved to {str(ref_sha(root, f'refs/heads/{branch}'))[:10]}")
+    return "; ".join(found) or None
+
+
+def put_back(root: Path, branch: str | None, expected: str) -> None:
+    """HEAD back on `branch` at `expected`, the work tree left as it is (so the next
+    snapshot holds what the agent left, saved like any reverted attempt)."""
+    if branch:
+        git(root, "symbolic-ref", "HEAD", f"refs/heads/{branch}")
+        git(root, "update-ref", "-m", "ratchet: put back after the agent ran git", f"refs/heads/{branch}", expected)
+    else:
+        git(root, "update-ref", "--no-deref", "-m", "ratchet: put back after the agent ran git", "HEAD", expected)
+    git(root, "read-tree", expected)

@@ -89,6 +89,57 @@ def _kill_group(pgid: int, sig: int) -> None:
         pass
 
 
+def _parents() -> dict[int, int]:
+    """{pid: parent pid} of every process (Linux /proc; `ps` elsewhere)."""
+    out = {}
+    if os.path.isdir("/proc/self"):
+        for name in os.listdir("/proc"):
+            if name.isdigit():
+                try:
+                    with open(f"/proc/{name}/stat") as fh:
+                        out[int(name)] = int(fh.read().rsplit(")", 1)[1].split()[1])
+                except (OSError, IndexError, ValueError):
+                    continue
+        return out
+    try:
+        text = subprocess.run(["ps", "-A", "-o", "pid=,ppid="], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return out
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[0].isdigit() and parts[1].isdigit():
+            out[int(parts[0])] = int(parts[1])
+    return out
+
+
+def descendants(pid: int) -> list[int]:
+    """Every live descendant of `pid` (children first), whatever their process group
+    or session: a program that starts its children with `setsid` (the Claude Code CLI's
+    Bash tool does) escapes a group kill, not this list."""
+    parents = _parents()
+    children: dict[int, list[int]] = {}
+    for child, parent in parents.items():
+        children.setdefault(parent, []).append(child)
+    out, todo = [], list(children.get(pid, []))
+    while todo:
+        p = todo.pop(0)
+        if p not in out:
+            out.append(p)
+            todo.extend(children.get(p, []))
+    return out
+
+
+def kill_tree(pids: list[int]) -> None:
+    """SIGKILL each of `pids` and its process group (the caller collected them while
+    their parent was alive, or is their subreaper)."""
+    for p in pids:
+        _kill_group(p, signal.SIGKILL)
+        try:
+            os.kill(p, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
 class Watchdog:
     """Kills the running trial's process group if this process dies, even by
     SIGKILL: a `/bin/sh` in a session of its own reads process-group ids
@@ -125,8 +176,11 @@ class Watchdog:
 
 
 def run(command: str, cwd: Path, stdout_path: Path, stderr_path: Path,
-        timeout: float | None, env: dict | None = None, watch: Watchdog | None = None) -> Outcome:
-    """Run `command` once; see the module docstring for the guarantees."""
+        timeout: float | None, env: dict | None = None, watch: Watchdog | None = None,
+        tree: bool = False) -> Outcome:
+    """Run `command` once; see the module docstring for the guarantees.
+    `tree`: also kill every descendant, even those in sessions of their own
+    (`descendants`), before the group is killed."""
     start = time.monotonic()
     proc = subprocess.Popen(
         command, shell=True, cwd=str(cwd), env=env,
@@ -146,6 +200,8 @@ def run(command: str, cwd: Path, stdout_path: Path, stderr_path: Path,
             proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             timed_out = True
+            if tree:
+                kill_tree(descendants(proc.pid))
             _kill_group(proc.pid, signal.SIGTERM)
             try:
                 proc.wait(timeout=GRACE_SECONDS)
@@ -153,6 +209,8 @@ def run(command: str, cwd: Path, stdout_path: Path, stderr_path: Path,
                 pass
         duration = time.monotonic() - start
     finally:  # on an interrupt too: nothing of the trial may outlive it
+        if tree:
+            kill_tree(descendants(proc.pid))
         _kill_group(proc.pid, signal.SIGKILL)
         proc.wait()
         if watch:

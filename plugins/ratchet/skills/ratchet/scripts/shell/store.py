@@ -39,7 +39,7 @@ HEAD = "head.json"
 CONFIG_COPY = "config.bak.json"
 STOP_REQUEST = "stop-requested"
 RUN_FILES = ("config.json", CONFIG_COPY, STOP_REQUEST, "worker.json", "worker.log", "results.jsonl", HEAD, "current.json", "reports", "patches", "proposals",
-             "results.torn")
+             "results.torn", "agents", "ideas.json", "loop.jsonl")
 
 
 class Busy(UsageError):
@@ -350,14 +350,17 @@ class Store:
         return dest
 
     @contextlib.contextmanager
-    def lock(self, wait: float = 0.0):
-        """Exclusive lock for writers; yields its file descriptor (a
+    def lock(self, wait: float = 0.0, path: Path | None = None):
+        """Exclusive lock for writers (`path`: another lock file, e.g. the
+        loop driver's, kept in .git so a refused loop writes nothing in the
+        work tree); yields its file descriptor (a
         measurement worker inherits it: the lock then stays held until the
         worker exits). Waits up to `wait` seconds for it, then raises Busy.
         The kernel releases the lock when its holder dies, so a crashed run
         never leaves a stale lock behind."""
-        self.dir.mkdir(exist_ok=True)
-        fd = os.open(self.path("lock"), os.O_RDWR | os.O_CREAT, 0o644)
+        if path is None:
+            self.dir.mkdir(exist_ok=True)
+        fd = os.open(path or self.path("lock"), os.O_RDWR | os.O_CREAT, 0o644)
         try:
             deadline, delay = time.monotonic() + wait, 0.01
             while True:

@@ -23,7 +23,7 @@ messages of that subagent's own conversation); it is recorded with kind
 "agent:<name>". A subagent request that matches no marker is an error.
 
 Side requests (title generation, quota checks, ...: anything without a Bash
-tool, or sent by a subagent when no `agents` are given) get a short text
+tool (`main_tool`), or sent by a subagent when no `agents` are given) get a short text
 reply and are not part of the script. Everything is recorded in `requests`;
 anything that went wrong is in `errors`, each with a summary of the request
 that caused it.
@@ -124,9 +124,10 @@ def tool_names(body):
     return [t.get("name") for t in body.get("tools") or []]
 
 
-def is_main_request(headers, body):
-    """A main-conversation turn: has the Bash tool and is not from a subagent."""
-    return "Bash" in tool_names(body) and not headers.get("x-claude-code-agent-id")
+def is_main_request(headers, body, tool="Bash"):
+    """A main-conversation turn: has the `tool` tool (Bash; `Edit` for an agent
+    run without Bash, as ratchet.py loop's) and is not from a subagent."""
+    return tool in tool_names(body) and not headers.get("x-claude-code-agent-id")
 
 
 def summarize(request, width=1500):
@@ -188,8 +189,9 @@ def _sse(reply, model):
 class FakeModel:
     """with FakeModel(turns) as fake: ... env ANTHROPIC_BASE_URL=fake.base_url ..."""
 
-    def __init__(self, script, side_reply="OK", agents=None):
+    def __init__(self, script, side_reply="OK", agents=None, main_tool="Bash"):
         self.script = script
+        self.main_tool = main_tool
         self.agents = agents or {}   # name -> (marker, turns)
         self.side_reply = side_reply
         self.requests = []   # {"method", "path", "headers", "body", "kind"}
@@ -253,7 +255,7 @@ class FakeModel:
         return [r for r in self.requests if r["kind"] == "agent:" + name]
 
     def _kind(self, headers, body):
-        if is_main_request(headers, body):
+        if is_main_request(headers, body, self.main_tool):
             return "main"
         if self.agents and headers.get("x-claude-code-agent-id"):
             system = system_text(body)

@@ -26,6 +26,14 @@ class Demo(unittest.TestCase):
         self.assertIn("stopped: patience_exhausted", proc.stdout)
         log = subprocess.run(["git", "-C", str(repo), "log", "--format=%s"], capture_output=True, text=True).stdout
         self.assertEqual(log.splitlines(), ["trial division up to sqrt(k)", "slow prime counter"])
+        # the same changes headless: ratchet.py loop with the stand-in as its agent command
+        looped = work / "primes-loop"
+        records = [json.loads(line) for line in (looped / ".ratchet" / "results.jsonl").read_text().splitlines()]
+        self.assertEqual([r["decision"] for r in records],
+                         ["baseline", "improve", "regress", "crash", "integrity_violation"])
+        self.assertIn("ratchet loop: stopped: patience_exhausted", proc.stdout)
+        self.assertIn("agent: 4 runs", proc.stdout)
+        self.assertEqual(proc.stdout.strip().splitlines()[-1], str(repo / ".ratchet" / "report.html"))
 
 
 if __name__ == "__main__":

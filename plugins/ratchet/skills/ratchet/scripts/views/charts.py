@@ -31,7 +31,10 @@ PALETTE = {
     "crash": ("#111827", "#f3f4f6"),
     "guard_failed": ("#0b63a8", "#62b5f0"),
     "integrity_violation": ("#b5176f", "#f07cc0"),
-    "constraint_failed": ("#6d28d9", "#b69cff"),
+    "constraint_failed": ("#0e7490", "#67e8f9"),
+    "agent_no_edit": ("#4b5563", "#cbd5e1"),
+    "agent_failed": ("#7c2d12", "#fdba74"),
+    "agent_used_git": ("#6d28d9", "#c4b5fd"),
 }
 UNKNOWN = ("#6b7280", "#a3a9b4")
 

@@ -25,6 +25,7 @@ LABELS = {
     "baseline": "baseline", "improve": "kept", "regress": "regress", "no_change": "no change",
     "inconclusive": "inconclusive", "crash": "crash", "guard_failed": "guard failed",
     "integrity_violation": "integrity violation", "constraint_failed": "constraint failed",
+    "agent_no_edit": "agent made no change", "agent_failed": "agent failed", "agent_used_git": "agent ran git",
 }
 
 

@@ -31,7 +31,7 @@ def status_dict(run: RunState, runner_up: str | None = None, measuring: dict | N
         "recent": [summarize(r) for r in run.summary.tail[-RECENT:]],
         "stop": stop, "total": total(run.summary, cfg.direction), "instructions": cfg.instructions,
         "warnings": warnings(run),
-        "next": next_step(phase, stop, cfg.critic, runner_up),
+        "next": next_step(phase, stop, cfg.critic, runner_up, run.directive_text()),
     }
     if cfg.editable:
         out["editable"] = list(cfg.editable)
@@ -44,6 +44,9 @@ def status_dict(run: RunState, runner_up: str | None = None, measuring: dict | N
         out["budget"] = budget_view
     if measuring:
         out["measuring"] = measuring
+    out["escalation"] = run.escalation.to_dict()
+    if run.summary.agent:
+        out["agent"] = agent_totals(run.summary.agent)
     return out
 
 
@@ -61,6 +64,14 @@ def constraints_view(run: RunState) -> list[dict]:
             row["tolerance"] = c.tolerance(level)
         out.append(row)
     return out
+
+
+def agent_totals(t: dict) -> dict:
+    """The agent runs' telemetry totals (`ratchet.py loop`), rounded for reading."""
+    return {"runs": t.get("runs", 0), "runs_unmetered": t.get("runs_unmetered", 0),
+            "cost_usd": round(t.get("cost_usd", 0.0), 4), "seconds": round(t.get("seconds", 0.0), 1),
+            **{k: t.get(k, 0) for k in ("input_tokens", "output_tokens", "cache_read_tokens",
+                                        "cache_creation_tokens", "turns", "tool_errors", "permission_denials")}}
 
 
 def warnings(run: RunState) -> list[str]:
@@ -146,7 +157,20 @@ def status_text(run: RunState, history: list[dict], measuring: dict | None = Non
     if m:
         lines.append(f"measuring: {m['running']}, {m['trials_done']} of at most {m['trials_needed']} trials, "
                      f"{budget.text(m['elapsed_s'])} so far, at most {budget.text(m['eta_s'])} left")
+    a = st.get("agent")
+    if a and a["runs"] == a["runs_unmetered"]:
+        lines.append(f"agent: {a['runs']} runs, {budget.text(a['seconds'])} (no telemetry: the agent command "
+                     "printed no stream-json result)")
+    elif a:
+        lines.append(f"agent: {a['runs']} runs, ${a['cost_usd']:.4f}, {budget.text(a['seconds'])}, "
+                     f"{a['turns']} turns, tokens in {a['input_tokens']} / out {a['output_tokens']} / cache read "
+                     f"{a['cache_read_tokens']} / cache write {a['cache_creation_tokens']}, "
+                     f"{a['tool_errors']} tool errors, {a['permission_denials']} permission denials"
+                     + (f" ({a['runs_unmetered']} runs without telemetry)" if a["runs_unmetered"] else ""))
+    esc = st["escalation"]
     stop = st["stop"]
+    if esc["level"] != "explore" and not stop["stopped"]:
+        lines.append(f"escalation: {esc['level']}: {esc['text']}")
     lines.append(f"stopped: {stop['reason']}" if stop["stopped"] else f"phase: {st['phase']}")
     lines.extend(f"warning: {w}" for w in st["warnings"])
     return "\n".join(lines) + "\n"
