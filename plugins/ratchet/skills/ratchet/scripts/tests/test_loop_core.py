@@ -170,15 +170,25 @@ class Prompt(unittest.TestCase):
                      "tried #10 in iter 10: regress", "permission denied: Bash", "DESCRIPTION:", "bench.py"):
             self.assertIn(part, text)
 
+    def test_the_editable_set_and_the_constraints_are_in_the_prompt_only_when_given(self):
+        from dataclasses import replace
+        plain = prompt.build(self.history(3))
+        self.assertNotIn("Editable files", plain)
+        self.assertNotIn("Constraints (", plain)
+        p = self.history(3)
+        scoped = prompt.build(replace(p, config=replace(CFG, editable=("src/", "lib/*.py"),
+                                                        constraints=("peak_mb<=+2%", "errors<=0"))))
+        self.assertIn("Editable files (a change to any other file, or a symlink pointing outside them, discards "
+                      "the iteration as an integrity violation): src/, lib/*.py", scoped)
+        self.assertIn("must not get worse; a change that breaks one is reverted as constraint_failed): "
+                      "peak_mb<=+2%, errors<=0", scoped)
+
     def test_prompt_size_is_bounded_at_10_and_1000_iterations(self):
         small, large = len(prompt.build(self.history(10))), len(prompt.build(self.history(1000)))
         self.assertLess(small, prompt.MAX_CHARS)
         self.assertLess(large, prompt.MAX_CHARS)
         self.assertLess(large, 1.25 * small)  # 100 times the history, not a longer prompt
 
-
-if __name__ == "__main__":
-    unittest.main()
 
 
 class AgentOutcome(unittest.TestCase):
@@ -203,3 +213,22 @@ class AgentOutcome(unittest.TestCase):
         decision, reason, _ = self.outcome(answer="done!")
         self.assertEqual(decision, "agent_failed")
         self.assertTrue(reason.startswith("malformed answer: "))
+
+
+class DefaultAgentCommand(unittest.TestCase):
+    def test_edits_are_allowed_on_the_editable_set_only_and_denied_on_protected_files(self):
+        import shlex
+        from shell import agent
+        args = shlex.split(agent.default_command(("bench.py", "data/"), ("src/", "lib", "*.cfg")))
+        allowed = args[args.index("--allowedTools") + 1].split(",")
+        self.assertEqual(allowed, ["Read", "Glob", "Grep", "Edit(src/**)", "Write(src/**)", "Edit(lib)",
+                                   "Write(lib)", "Edit(lib/**)", "Write(lib/**)", "Edit(*.cfg)", "Write(*.cfg)"])
+        denied = args[args.index("--disallowedTools") + 1:]
+        for rule in ("Bash", "Edit(bench.py)", "Write(data/**)", "Edit(.ratchet/**)"):
+            self.assertIn(rule, denied)
+        plain = shlex.split(agent.default_command())
+        self.assertEqual(plain[plain.index("--allowedTools") + 1], "Read,Edit,Write,Glob,Grep")
+
+
+if __name__ == "__main__":
+    unittest.main()
