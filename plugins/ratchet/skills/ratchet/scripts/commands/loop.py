@@ -43,6 +43,10 @@ RULES = Path(__file__).resolve().parents[2] / "instructions" / "integrity.md"
 DEFAULT_PLATEAU = "3"
 EXIT_INTERRUPTED = 130
 LOCK = "ratchet-loop.lock"  # in the git dir: one loop per repository
+NO_CLAUDE = ("the default agent is the Claude Code CLI, but `claude` is not on PATH; install it "
+             "(npm install -g @anthropic-ai/claude-code) or give --agent-command")
+SETTINGS_FILE = "loop.json"  # the loop flags of the run, kept for a resumed loop
+SETTINGS = {"agent_command": None, "agent_timeout": "1800", "max_cost_usd": None, "max_agent_failures": "3"}
 
 
 class Interrupted(BaseException):
@@ -74,11 +78,11 @@ def build_parser() -> Parser:
     p.add_argument("--agent-command", default=None, metavar="CMD",
                    help="shell command of the agent; the prompt is on its stdin and in $RATCHET_PROMPT_FILE "
                         "(default: claude -p with stream-json output and read/edit tools only)")
-    p.add_argument("--agent-timeout", default="1800", metavar="SECONDS",
+    p.add_argument("--agent-timeout", default=None, metavar="SECONDS",
                    help="wall-clock cap of one agent run; its whole process group is killed (default 1800)")
     p.add_argument("--max-cost-usd", default=None, metavar="USD",
                    help="stop as cost_budget_exhausted before an iteration whose mean cost would pass this spend")
-    p.add_argument("--max-agent-failures", default="3", metavar="N",
+    p.add_argument("--max-agent-failures", default=None, metavar="N",
                    help="stop as agent_failures_exhausted after N failed agent runs in a row (default 3)")
     p.add_argument("--critic", action="store_true", help=argparse.SUPPRESS)  # refused, with the reason
     return p
@@ -102,17 +106,29 @@ def loop(argv: list[str], cwd: Path) -> tuple[dict, int]:
                          "session); run /ratchet ... --critic in Claude Code, or drop --critic")
     if init_argv and not init_argv[0].startswith("--"):
         raise UsageError(f"unexpected argument {init_argv[0]!r} (see ratchet.py loop --help)")
-    timeout = _positive("--agent-timeout", ns.agent_timeout)
-    cap = None if ns.max_cost_usd is None else _positive("--max-cost-usd", ns.max_cost_usd)
-    max_failures = int(_positive("--max-agent-failures", ns.max_agent_failures, integer=True))
-    if ns.agent_command is None and shutil.which("claude") is None:
-        raise UsageError("the default agent is the Claude Code CLI, but `claude` is not on PATH; install it "
-                         "(npm install -g @anthropic-ai/claude-code) or give --agent-command")
-    root = gitops.repo_root(cwd)
-    store = Store(root)
+    given = {k: getattr(ns, k) for k in SETTINGS if getattr(ns, k) is not None}
+    for flag, key, integer in (("--agent-timeout", "agent_timeout", False), ("--max-cost-usd", "max_cost_usd", False),
+                               ("--max-agent-failures", "max_agent_failures", True)):
+        if key in given:
+            _positive(flag, given[key], integer)
+    no_claude = "agent_command" not in given and shutil.which("claude") is None
+    try:
+        root = gitops.repo_root(cwd)
+        store = Store(root)
+        settings = {**SETTINGS, **_stored_settings(cwd, store), **given}
+    except UsageError:
+        if no_claude:
+            raise UsageError(NO_CLAUDE) from None
+        raise
+    if no_claude and settings["agent_command"] is None:
+        raise UsageError(NO_CLAUDE)
+    timeout = _positive("--agent-timeout", settings["agent_timeout"])
+    cap = None if settings["max_cost_usd"] is None else _positive("--max-cost-usd", settings["max_cost_usd"])
+    max_failures = int(_positive("--max-agent-failures", settings["max_agent_failures"], integer=True))
+    ns.agent_command = settings["agent_command"]
     try:
         with store.lock(path=gitops.git_path(root, LOCK)):
-            return _drive(cwd, store, ns, init_argv, timeout, cap, max_failures)
+            return _drive(cwd, store, ns, init_argv, timeout, cap, max_failures, settings)
     except Busy:
         try:
             pid = gitops.git_path(root, LOCK).read_text().strip() or "?"
@@ -120,6 +136,22 @@ def loop(argv: list[str], cwd: Path) -> tuple[dict, int]:
             pid = "?"
         raise UsageError(f"another ratchet.py loop (pid {pid}) is driving the run in this repository; wait for it "
                          "to stop, or end it with ratchet.py stop (or kill -TERM that pid)") from None
+
+
+def _stored_settings(cwd: Path, store: Store) -> dict:
+    """The loop flags a run still going was driven with (`loop.json`), so a
+    resumed loop keeps its cost cap, timeout and agent; {} for a new run."""
+    if not store.exists():
+        return {}
+    run = load(cwd)
+    if run.stop["stopped"]:
+        return {}
+    try:
+        saved = store.read_sealed(SETTINGS_FILE, run.key) or {}
+    except TamperedState:
+        raise UsageError(f".ratchet/{SETTINGS_FILE} was edited outside ratchet; give the loop flags again "
+                         f"after removing it") from None
+    return {k: saved[k] for k in SETTINGS if k in saved}
 
 
 def _start(cwd: Path, store: Store, init_argv: list[str]) -> str | None:
@@ -140,7 +172,7 @@ def _start(cwd: Path, store: Store, init_argv: list[str]) -> str | None:
     return f"started run {out['run_id']} on branch {out['branch']}"
 
 
-def _drive(cwd, store, ns, init_argv, timeout, cap, max_failures) -> tuple[dict, int]:
+def _drive(cwd, store, ns, init_argv, timeout, cap, max_failures, settings) -> tuple[dict, int]:
     note = _start(cwd, store, init_argv)
     run = load(cwd)
     if run.config.critic:
@@ -149,6 +181,7 @@ def _drive(cwd, store, ns, init_argv, timeout, cap, max_failures) -> tuple[dict,
     if run.stop["stopped"] and note is None:
         return {"stopped": True, "reason": run.stop["reason"], "already_stopped": True, "run_id": run.key,
                 "best": run.best, "next": "ratchet.py status --format text"}, 0
+    store.write_sealed(SETTINGS_FILE, settings, run.key)
     command = ns.agent_command or agent.default_command(run.config.protect, run.config.editable)
     agent.become_subreaper()
     sig = _Signals()

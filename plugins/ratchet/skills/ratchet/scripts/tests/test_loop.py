@@ -262,6 +262,53 @@ class Interrupts(LoopTestCase):
         self.assertIn("interrupted while the agent worked", self.results()[1]["reason"])
 
 
+    def interrupted_after_one_keep(self) -> None:
+        """A loop with --max-cost-usd 1.5 whose first agent run kept a change at $0.6,
+        stopped by SIGTERM while its second agent run works."""
+        marker = self.tmp / "agent-started"
+        plan = {"1": {"edit": {"work.py": "N = 900\n"}, "cost": 0.6},
+                "2": {"edit": {"work.py": "N = 800\n"}, "git": f"touch {marker}", "sleep": 600},
+                "default": {"edit": {"work.py": "N = 700\n"}, "cost": 0.6}}
+        self.plan.write_text(json.dumps(plan))
+        args = ["loop", "--agent-command", f"{sys.executable} {self.agent} {self.plan}", "--max-cost-usd", "1.5",
+                "--agent-timeout", "300", "--iterations", "5", "--run-command", f"{sys.executable} bench.py",
+                "--direction", "min", "--metric-name", "score", "--report-source", "stdout", "--calibration-runs", "2"]
+        proc = subprocess.Popen([sys.executable, str(RATCHET), *args], cwd=self.repo, env={**os.environ, **GIT_ENV},
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while not marker.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertTrue(marker.exists())
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=60)
+        self.assertEqual(proc.returncode, 130)
+        self.assertEqual(processes_in(self.repo), [])
+
+    def resume(self, *flags: str) -> subprocess.CompletedProcess:
+        """`loop` again, with only `flags` (no claude on PATH: the stored agent command must be used)."""
+        return subprocess.run([sys.executable, str(RATCHET), "loop", *flags], cwd=self.repo, capture_output=True,
+                              text=True, env={**os.environ, **GIT_ENV, "PATH": "/usr/bin:/bin"},
+                              stdin=subprocess.DEVNULL, timeout=120)
+
+    def test_a_resumed_loop_keeps_its_agent_command_and_cost_cap(self):
+        self.interrupted_after_one_keep()
+        again = self.resume()
+        self.assertEqual(again.returncode, 0, again.stderr)
+        self.assertEqual(json.loads(again.stdout)["reason"], "cost_budget_exhausted")
+        self.assertEqual(self.decisions(), ["baseline", "improve", "agent_failed", "improve"],
+                         "0.6 + 0.6 spent: a third agent run at 0.6 on average would pass the stored 1.5")
+        stored = json.loads((self.repo / ".ratchet" / "loop.json").read_text())
+        self.assertEqual((stored["max_cost_usd"], stored["agent_timeout"]), ("1.5", "300"))
+
+    def test_a_loop_flag_given_again_on_resume_overrides_the_stored_one(self):
+        self.interrupted_after_one_keep()
+        again = self.resume("--max-cost-usd", "5")
+        self.assertEqual(again.returncode, 0, again.stderr)
+        self.assertEqual(json.loads(again.stdout)["reason"], "iterations_exhausted")
+        self.assertEqual(len(self.decisions()), 6)
+        stored = json.loads((self.repo / ".ratchet" / "loop.json").read_text())
+        self.assertEqual((stored["max_cost_usd"], stored["agent_timeout"]), ("5", "300"))
+
     def test_sigterm_during_the_measurement_stops_the_benchmark_and_a_rerun_finishes_the_iteration(self):
         flag, marker = self.tmp / "slow", self.tmp / "measuring"
         flag.touch()
