@@ -235,12 +235,20 @@ class Refusals(LoopTestCase):
 
 
 class Interrupts(LoopTestCase):
-    def test_sigterm_stops_agent_and_loop_cleanly_and_a_rerun_resumes(self):
-        marker = self.tmp / "agent-started"
-        plan = {"1": {"edit": {"work.py": "N = 900\n"}, "git": f"touch {marker}", "child": True, "sleep": 600},
-                "default": {"edit": {"work.py": "N = 800\n"}}}
+    def signal_when(self, marker: Path, signum: int, plan: dict, *flags: str) -> tuple[str, str]:
+        """Start a loop playing `plan` with `flags`, send `signum` once `marker`
+        exists; it must exit 130 leaving no process behind. (stdout, stderr)."""
+        proc = self.started(marker, plan, *flags)
+        proc.send_signal(signum)
+        out, err = proc.communicate(timeout=60)
+        self.assertEqual(proc.returncode, 130, err)
+        self.assertEqual(processes_in(self.repo), [], "a process outlived the loop")
+        return out, err
+
+    def started(self, marker: Path, plan: dict, *flags: str) -> subprocess.Popen:
+        """A loop playing `plan` with `flags`, once `marker` exists."""
         self.plan.write_text(json.dumps(plan))
-        args = ["loop", "--agent-command", f"{sys.executable} {self.agent} {self.plan}", "--iterations", "2",
+        args = ["loop", "--agent-command", f"{sys.executable} {self.agent} {self.plan}", *flags,
                 "--run-command", f"{sys.executable} bench.py", "--direction", "min", "--metric-name", "score",
                 "--report-source", "stdout", "--calibration-runs", "2"]
         proc = subprocess.Popen([sys.executable, str(RATCHET), *args], cwd=self.repo, env={**os.environ, **GIT_ENV},
@@ -249,11 +257,14 @@ class Interrupts(LoopTestCase):
         while not marker.exists() and time.monotonic() < deadline:
             time.sleep(0.05)
         self.assertTrue(marker.exists())
-        proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=60)
-        self.assertEqual(proc.returncode, 130, err)
+        return proc
+
+    def test_sigterm_stops_agent_and_loop_cleanly_and_a_rerun_resumes(self):
+        marker = self.tmp / "agent-started"
+        plan = {"1": {"edit": {"work.py": "N = 900\n"}, "git": f"touch {marker}", "child": True, "sleep": 600},
+                "default": {"edit": {"work.py": "N = 800\n"}}}
+        out, _ = self.signal_when(marker, signal.SIGTERM, plan, "--iterations", "2")
         self.assertEqual(json.loads(out)["interrupted"], "SIGTERM")
-        self.assertEqual(processes_in(self.repo), [], "the agent outlived the loop")
         self.assertIn('"event": "interrupted"', (self.repo / ".ratchet" / "loop.jsonl").read_text())
         plan["1"] = plan["default"]
         again = self.loop(plan, init=False)
@@ -269,20 +280,8 @@ class Interrupts(LoopTestCase):
         plan = {"1": {"edit": {"work.py": "N = 900\n"}, "cost": 0.6},
                 "2": {"edit": {"work.py": "N = 800\n"}, "git": f"touch {marker}", "sleep": 600},
                 "default": {"edit": {"work.py": "N = 700\n"}, "cost": 0.6}}
-        self.plan.write_text(json.dumps(plan))
-        args = ["loop", "--agent-command", f"{sys.executable} {self.agent} {self.plan}", "--max-cost-usd", "1.5",
-                "--agent-timeout", "300", "--iterations", "5", "--run-command", f"{sys.executable} bench.py",
-                "--direction", "min", "--metric-name", "score", "--report-source", "stdout", "--calibration-runs", "2"]
-        proc = subprocess.Popen([sys.executable, str(RATCHET), *args], cwd=self.repo, env={**os.environ, **GIT_ENV},
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        deadline = time.monotonic() + 60
-        while not marker.exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        self.assertTrue(marker.exists())
-        proc.send_signal(signal.SIGTERM)
-        proc.communicate(timeout=60)
-        self.assertEqual(proc.returncode, 130)
-        self.assertEqual(processes_in(self.repo), [])
+        self.signal_when(marker, signal.SIGTERM, plan, "--max-cost-usd", "1.5", "--agent-timeout", "300",
+                         "--iterations", "5")
 
     def resume(self, *flags: str) -> subprocess.CompletedProcess:
         """`loop` again, with only `flags` (no claude on PATH: the stored agent command must be used)."""
@@ -314,20 +313,7 @@ class Interrupts(LoopTestCase):
         flag.touch()
         slow = (f"import os, time\nif os.path.exists({str(flag)!r}):\n    open({str(marker)!r}, 'w').close()\n"
                 f"    time.sleep(600)\nN = 900\n")
-        self.plan.write_text(json.dumps({"1": {"edit": {"work.py": slow}}}))
-        args = ["loop", "--agent-command", f"{sys.executable} {self.agent} {self.plan}", "--iterations", "1",
-                "--run-command", f"{sys.executable} bench.py", "--direction", "min", "--metric-name", "score",
-                "--report-source", "stdout", "--calibration-runs", "2"]
-        proc = subprocess.Popen([sys.executable, str(RATCHET), *args], cwd=self.repo, env={**os.environ, **GIT_ENV},
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        deadline = time.monotonic() + 60
-        while not marker.exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        self.assertTrue(marker.exists())
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=60)
-        self.assertEqual(proc.returncode, 130, err)
-        self.assertEqual(processes_in(self.repo), [], "the benchmark outlived the loop")
+        self.signal_when(marker, signal.SIGINT, {"1": {"edit": {"work.py": slow}}}, "--iterations", "1")
         flag.unlink()
         again = self.loop({}, init=False)
         self.assertEqual(again.returncode, 0, again.stderr)
@@ -337,16 +323,8 @@ class Interrupts(LoopTestCase):
 
     def test_ratchet_stop_while_the_agent_works_ends_the_loop_with_the_tree_restored(self):
         marker = self.tmp / "agent-started"
-        self.plan.write_text(json.dumps({"1": {"edit": {"work.py": "N = 900\n"}, "git": f"touch {marker}",
-                                               "sleep": 3}}))
-        args = ["loop", "--agent-command", f"{sys.executable} {self.agent} {self.plan}", "--iterations", "3",
-                "--run-command", f"{sys.executable} bench.py", "--direction", "min", "--metric-name", "score",
-                "--report-source", "stdout", "--calibration-runs", "2"]
-        proc = subprocess.Popen([sys.executable, str(RATCHET), *args], cwd=self.repo, env={**os.environ, **GIT_ENV},
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        deadline = time.monotonic() + 60
-        while not marker.exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
+        proc = self.started(marker, {"1": {"edit": {"work.py": "N = 900\n"}, "git": f"touch {marker}", "sleep": 3}},
+                            "--iterations", "3")
         self.assertEqual(self.ok("stop")["reason"], "user_stopped")
         out, err = proc.communicate(timeout=60)
         self.assertEqual(proc.returncode, 0, err)
