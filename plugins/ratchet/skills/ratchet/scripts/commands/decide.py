@@ -4,19 +4,17 @@
 from __future__ import annotations
 
 import os
-import time
 from dataclasses import replace
 from pathlib import Path
 
 from commands.common import (finish_pending, fingerprint, locked, now, protected_problems, refuse_other_work,
                              runner_up_hint, scope_problems, store_of)
-from commands.trial import running_answer
+from commands.trial import drive
 from core import constraints, decision, design, waiting
 from core.errors import UsageError
 from core.runstate import CMD, next_step, phase_of
 from shell import fingerprints, gitops, measure, runner, worker
-from shell.context import Run, load
-from shell.store import Busy
+from shell.context import Run
 from views import answer
 from views.status import total, warnings
 
@@ -106,25 +104,10 @@ def decide(cwd: Path, description: str, wait: float | None = None, extra: dict |
     if not description.strip():
         raise UsageError("--description must not be empty: say what the change was")
     bound = waiting.bound(wait, os.environ.get("BASH_DEFAULT_TIMEOUT_MS"))
-    deadline = time.monotonic() + bound
-    store, spawned = store_of(cwd), None
+    store = store_of(cwd)
     refuse_other_work(store, ("guard", "confirm"))
-    while True:
-        if spawned is not None and not worker.wait_exit(spawned, deadline - time.monotonic()):
-            worker.reap(spawned)
-            return running_answer(load(cwd), bound, "decide --description TEXT (the same)")
-        try:
-            with locked(cwd, wait=max(0.0, deadline - time.monotonic())) as run:
-                out = _step(run, description, spawned, extra)
-        except Busy:
-            worker.reap(spawned)
-            if worker.running(store):
-                return running_answer(load(cwd), bound, "decide --description TEXT (the same)")
-            raise
-        worker.reap(spawned)
-        if isinstance(out, dict):
-            return out
-        spawned = out
+    return drive(cwd, store, bound, lambda run, spawned: _step(run, description, spawned, extra),
+                 "decide --description TEXT (the same)")
 
 
 def _worker_failed(run: Run, spawned: int | None, what: str) -> None:

@@ -50,27 +50,37 @@ def run_trial(cwd: Path, run_all: bool, hypothesis: str | None, wait: float | No
     in the measurement worker; wait for it at most `core.waiting.bound`
     seconds, then answer `running` (the worker goes on)."""
     bound = waiting.bound(wait, os.environ.get("BASH_DEFAULT_TIMEOUT_MS"))
-    deadline = time.monotonic() + bound
-    store, spawned = store_of(cwd), None
+    store = store_of(cwd)
     refuse_other_work(store, ("trials",))
     recovered = worker.died(store)
+    out = drive(cwd, store, bound, lambda run, spawned: _step(run, run_all, hypothesis, spawned))
+    if recovered and "running" not in out and "integrity_violation" not in out:
+        out["recovered"] = (f"the measurement process (pid {recovered.get('pid')}) had died; "
+                            "its unfinished trial was dropped and run again")
+    return out
+
+
+def drive(cwd: Path, store, bound: float, step, command: str = "run-trial --all") -> dict:
+    """`step(run, spawned)` under the lock until it answers (a dict). When it
+    returns the pid of a measurement worker it started, wait for that worker
+    (at most until `bound` seconds have passed, else answer `running`: the
+    worker goes on, and `command` called again picks up) and step again."""
+    deadline = time.monotonic() + bound
+    spawned = None
     while True:
         if spawned is not None and not worker.wait_exit(spawned, deadline - time.monotonic()):
             worker.reap(spawned)
-            return running_answer(load(cwd), bound)
+            return running_answer(load(cwd), bound, command)
         try:
             with locked(cwd, wait=max(0.0, deadline - time.monotonic())) as run:
-                out = _step(run, run_all, hypothesis, spawned)
+                out = step(run, spawned)
         except Busy:
             worker.reap(spawned)
             if worker.running(store):
-                return running_answer(load(cwd), bound)
+                return running_answer(load(cwd), bound, command)
             raise
+        worker.reap(spawned)
         if isinstance(out, dict):
-            worker.reap(spawned)
-            if recovered and "integrity_violation" not in out:
-                out["recovered"] = (f"the measurement process (pid {recovered.get('pid')}) had died; "
-                                    "its unfinished trial was dropped and run again")
             return out
         spawned = out
 

@@ -145,17 +145,16 @@ def test_of(trials: list[dict], design: Design, direction: str, min_effect: floa
     return stats.sequential_verdict(pairs, direction, min_effect, **schedule)
 
 
-def paired_done(trials: list[dict], design: Design, direction: str, min_effect: float,
-                frozen: bool = False) -> bool:
+def paired_done(trials: list[dict], design: Design, direction: str, min_effect: float) -> bool:
     """A paired measurement is over: a candidate failure, too many incumbent
     crashes, or the test no longer says `continue`."""
     if b_failed(trials) or a_crashes(trials) > MAX_A_CRASHES:
         return True
-    return test_of(trials, design, direction, min_effect, frozen).outcome != "continue"
+    return test_of(trials, design, direction, min_effect).outcome != "continue"
 
 
 def measurement_done(iteration: int, trials: list[dict], design: Design | None, *,
-                     baseline_trials: int, direction: str, min_effect: float, frozen: bool = False) -> bool:
+                     baseline_trials: int, direction: str, min_effect: float) -> bool:
     """The iteration's measurement is complete (or cannot go on)."""
     if not trials:
         return False
@@ -163,7 +162,7 @@ def measurement_done(iteration: int, trials: list[dict], design: Design | None, 
         return baseline_done(trials, baseline_trials)
     if design.is_exact:
         return len(trials) >= design.trials or any(t["status"] == "crash" for t in trials)
-    return paired_done(trials, design, direction, min_effect, frozen)
+    return paired_done(trials, design, direction, min_effect)
 
 
 def confirmation(trials: list[dict], pairs: int, direction: str) -> dict | None:

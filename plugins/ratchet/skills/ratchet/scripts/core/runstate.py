@@ -130,15 +130,18 @@ class RunState:
         if cur is None:
             return False
         trials = cur.get("trials", [])
-        done = design_mod.measurement_done(cur["iter"], trials, self.design,
-                                           baseline_trials=self.baseline_needed(trials),
-                                           direction=self.config.direction, min_effect=self.margin(),
-                                           frozen=bool(self.config.constraints))
-        if not (done and self.config.constraints and cur["iter"] > 0 and self.design.is_paired) \
-                or design_mod.b_failed(trials) or design_mod.a_crashes(trials) > design_mod.MAX_A_CRASHES:
-            return done
+        if not (self.config.constraints and cur["iter"] > 0 and self.design and self.design.is_paired):
+            return design_mod.measurement_done(cur["iter"], trials, self.design,
+                                               baseline_trials=self.baseline_needed(trials),
+                                               direction=self.config.direction, min_effect=self.margin())
+        # paired, with constraints: the test once, then whether an open constraint needs more pairs
+        if design_mod.b_failed(trials) or design_mod.a_crashes(trials) > design_mod.MAX_A_CRASHES:
+            return True
+        outcome = self.test_of(trials).outcome
+        if outcome == "continue":
+            return False
         at_cap = len(design_mod.complete_pairs(trials)) >= self.design.max_pairs
-        return constraints.settled(self.test_of(trials).outcome, self.constraint_checks(trials), at_cap)
+        return constraints.settled(outcome, self.constraint_checks(trials), at_cap)
 
     def constraint_checks(self, trials: list[dict]) -> list:
         """The constraints judged on an iteration's trials so far (`core.constraints`)."""
