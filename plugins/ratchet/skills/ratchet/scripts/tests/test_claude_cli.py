@@ -36,6 +36,16 @@ if not CLAUDE and os.environ.get("RATCHET_REQUIRE_CLAUDE") == "1":
     raise RuntimeError("RATCHET_REQUIRE_CLAUDE=1 but no `claude` on PATH")
 
 
+# The benchmarked code of the scripted runs: `score` is the loop iterations (lower is better).
+WORK_PY = ("STEP = 1\n\n\n"
+           "def count_steps(limit=1000):\n"
+           "    n = steps = 0\n"
+           "    while n < limit:\n"
+           "        n += STEP\n"
+           "        steps += 1\n"
+           "    return steps\n")
+
+
 def user_text(body):
     """The text of the user messages only (not the long system context)."""
     return all_text({"messages": [m for m in body.get("messages", []) if m.get("role") == "user"]})
@@ -64,6 +74,22 @@ def ratchet(seen, command):
     """A Bash call of ratchet.py, spelled as SKILL.md spells it (seen["skill_dir"] from the first turn)."""
     return bash("python3 %s/scripts/ratchet.py %s" % (seen["skill_dir"], command),
                 "ratchet " + command.split()[0])
+
+
+def trials_turn(seen, hypothesis):
+    """A turn that reads the last tool result, then runs `run-trial --all --hypothesis`."""
+    def turn(body):
+        last_result(body)
+        return ratchet(seen, 'run-trial --all --hypothesis "%s"' % hypothesis)
+    return turn
+
+
+def decide_turn(seen, description):
+    """A turn that reads the last JSON answer, then runs `decide --description`."""
+    def turn(body):
+        last_json(body)
+        return ratchet(seen, 'decide --description "%s"' % description)
+    return turn
 
 
 def start_turns(args, seen):
@@ -254,14 +280,7 @@ class ClaudeCliTest(unittest.TestCase):
         """A git repo whose benchmark prints `score: <loop iterations>` (lower is better)."""
         repo = self.tmp / "project"
         repo.mkdir()
-        (repo / "work.py").write_text(
-            "STEP = 1\n\n\n"
-            "def count_steps(limit=1000):\n"
-            "    n = steps = 0\n"
-            "    while n < limit:\n"
-            "        n += STEP\n"
-            "        steps += 1\n"
-            "    return steps\n")
+        (repo / "work.py").write_text(WORK_PY)
         # No .pyc: an edit of the same size within the same second as the last
         # compile would otherwise be measured with the stale bytecode.
         (repo / "bench.py").write_text(
@@ -294,16 +313,10 @@ class ClaudeCliTest(unittest.TestCase):
             return turn
 
         def trials(hypothesis):
-            def turn(body):
-                last_result(body)
-                return ratchet(seen, 'run-trial --all --hypothesis "%s"' % hypothesis)
-            return turn
+            return trials_turn(seen, hypothesis)
 
         def decide(description):
-            def turn(body):
-                last_json(body)
-                return ratchet(seen, 'decide --description "%s"' % description)
-            return turn
+            return decide_turn(seen, description)
 
         def show_status(body):
             seen.setdefault("decisions", []).append(last_json(body))

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from tests import test_claude_cli as cli
 from tests.fake_model import FakeModel, all_text, blocks, block_text, last_json, last_result, tool_use
-from tests.test_claude_cli import ratchet, ratchet_calls, start_turns
+from tests.test_claude_cli import decide_turn, ratchet, ratchet_calls, start_turns, trials_turn
 
 ARGS = ('--run-command "python3 bench.py" --direction min --metric-name score '
         '--report-source stdout --trials 2 --iterations 2 '
@@ -112,16 +112,10 @@ class ClaudeHooksTest(unittest.TestCase):
             return turn
 
         def trials(hypothesis):
-            def turn(body):
-                last_result(body)
-                return ratchet(seen, 'run-trial --all --hypothesis "%s"' % hypothesis)
-            return turn
+            return trials_turn(seen, hypothesis)
 
         def decide(description):
-            def turn(body):
-                last_json(body)
-                return ratchet(seen, 'decide --description "%s"' % description)
-            return turn
+            return decide_turn(seen, description)
 
         def show_status(body):
             seen.setdefault("outputs", []).append(last_json(body))

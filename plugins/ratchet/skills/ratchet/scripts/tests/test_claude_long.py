@@ -204,14 +204,7 @@ class ClaudeLongTest(unittest.TestCase):
         seconds} for the trials of that ratchet iteration)."""
         repo = self.tmp / "project"
         repo.mkdir()
-        (repo / "work.py").write_text(
-            "STEP = 1\n\n\n"
-            "def count_steps(limit=1000):\n"
-            "    n = steps = 0\n"
-            "    while n < limit:\n"
-            "        n += STEP\n"
-            "        steps += 1\n"
-            "    return steps\n")
+        (repo / "work.py").write_text(cli.WORK_PY)
         pauses = {str(k): v for k, v in (by_iteration or {}).items()}
         (repo / "bench.py").write_text(
             "import os\nimport subprocess\nimport sys\n"
