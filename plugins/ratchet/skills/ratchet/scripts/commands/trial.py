@@ -60,13 +60,19 @@ def run_trial(cwd: Path, run_all: bool, hypothesis: str | None, wait: float | No
     return out
 
 
+FINISH_GRACE = 1.0  # seconds to wait, past the bound, for a worker that has finished but not yet exited
+
+
 def drive(cwd: Path, store, bound: float, step, command: str = "run-trial --all") -> dict:
     """`step(run, spawned)` under the lock until it answers (a dict). When it
     returns the pid of a measurement worker it started, wait for that worker
     (at most until `bound` seconds have passed, else answer `running`: the
-    worker goes on, and `command` called again picks up) and step again."""
+    worker goes on, and `command` called again picks up) and step again.
+    A lock still held by a worker that has recorded its exit (it finished
+    just as the bound ran out) is waited for once, at most
+    min(FINISH_GRACE, bound / 4) more, instead of being refused."""
     deadline = time.monotonic() + bound
-    spawned = None
+    spawned, grace = None, True
     while True:
         if spawned is not None and not worker.wait_exit(spawned, deadline - time.monotonic()):
             worker.reap(spawned)
@@ -78,6 +84,9 @@ def drive(cwd: Path, store, bound: float, step, command: str = "run-trial --all"
             worker.reap(spawned)
             if worker.running(store):
                 return running_answer(load(cwd), bound, command)
+            if grace and worker.finishing(store):  # its exit frees the lock in a moment: wait for that, once
+                grace, deadline = False, time.monotonic() + min(FINISH_GRACE, bound / 4)
+                continue
             raise
         worker.reap(spawned)
         if isinstance(out, dict):

@@ -78,6 +78,15 @@ def running(store) -> dict | None:
     return None
 
 
+def finishing(store) -> dict | None:
+    """The info of a worker that has recorded its exit status but not yet
+    exited: it still holds the lock, for the moment its exit takes."""
+    w = info(store)
+    if w and "exit" in w and alive(int(w.get("pid", 0))):
+        return w
+    return None
+
+
 def died(store) -> dict | None:
     """The info of a worker that died without finishing (killed, reboot)."""
     w = info(store)

@@ -127,6 +127,38 @@ class Worker(RepoTestCase):
         self.assertEqual(self.worker_info()["pid"], pid, "a second worker was started")
         self.assertEqual(len(json.loads((self.repo / ".ratchet" / "current.json").read_text())["trials"]), 3)
 
+    def test_a_worker_that_finished_as_the_wait_ran_out_is_waited_for_not_refused(self):
+        """The window between a worker recording its exit and its exit freeing
+        the lock: a command whose wait ends there waits a moment more."""
+        self.init()
+        self.iteration("baseline")
+        self.write("work.py", "N = 900\n")
+        ready = self.tmp / "holding"
+        holder = subprocess.Popen([PY, "-c", (
+            "import fcntl, json, os, sys, time\n"
+            "fd = os.open('.ratchet/lock', os.O_RDWR)\n"
+            "fcntl.flock(fd, fcntl.LOCK_EX)\n"
+            "json.dump({'pid': os.getpid(), 'job': 'trials', 'exit': 0}, open('.ratchet/worker.json', 'w'))\n"
+            f"open({str(ready)!r}, 'w').close()\n"
+            "time.sleep(float(sys.argv[1]))\n"), "4.5"], cwd=self.repo)
+        self.addCleanup(holder.kill)
+        self.wait_for(ready.exists)
+        out = self.ok("run-trial", "--all", "--wait", "4")  # busy after 4 s; the grace (1 s) covers the rest
+        self.assertEqual(out["trials_done"], 1, out)
+        holder.wait(timeout=10)
+        ready.unlink()  # a holder that recorded no exit is still refused once the wait is over
+        other = subprocess.Popen([PY, "-c", (
+            "import fcntl, os, time\n"
+            "fd = os.open('.ratchet/lock', os.O_RDWR)\n"
+            "fcntl.flock(fd, fcntl.LOCK_EX)\n"
+            f"open({str(ready)!r}, 'w').close()\n"
+            "time.sleep(5)\n")], cwd=self.repo)
+        self.addCleanup(other.kill)
+        self.wait_for(ready.exists)
+        res = self.cli("run-trial", "--all", "--wait", "0.5")
+        self.assertEqual(res.code, 2, res.stdout)
+        self.assertIn("another ratchet command is running in this repository", res.stderr)
+
     def test_decide_during_a_measurement_is_refused_at_once(self):
         self.slow_bench(2)
         self.init("--calibration-runs", "2")
