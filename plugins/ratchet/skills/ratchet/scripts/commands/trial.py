@@ -68,13 +68,17 @@ def drive(cwd: Path, store, bound: float, step, command: str = "run-trial --all"
     returns the pid of a measurement worker it started, wait for that worker
     (at most until `bound` seconds have passed, else answer `running`: the
     worker goes on, and `command` called again picks up) and step again.
-    A lock still held by a worker that has recorded its exit (it finished
-    just as the bound ran out) is waited for once, at most
-    min(FINISH_GRACE, bound / 4) more, instead of being refused."""
+    A worker that has recorded its exit when the bound runs out (it
+    finished just then, and still holds the lock) is waited for once, at
+    most min(FINISH_GRACE, bound / 4) more, instead of answering `running`
+    or refusing."""
     deadline = time.monotonic() + bound
     spawned, grace = None, True
     while True:
         if spawned is not None and not worker.wait_exit(spawned, deadline - time.monotonic()):
+            if grace and worker.finishing(store):  # done, exiting: its answer is a moment away
+                grace, deadline = False, time.monotonic() + min(FINISH_GRACE, bound / 4)
+                continue
             worker.reap(spawned)
             return running_answer(load(cwd), bound, command)
         try:
