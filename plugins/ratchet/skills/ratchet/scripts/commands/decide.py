@@ -107,7 +107,17 @@ def decide(cwd: Path, description: str, wait: float | None = None, extra: dict |
     store = store_of(cwd)
     refuse_other_work(store, ("guard", "confirm"))
     return drive(cwd, store, bound, lambda run, spawned: _step(run, description, spawned, extra),
-                 "decide --description TEXT (the same)")
+                 "decide --description TEXT (the same)", done=_job_done)
+
+
+def _job_done(run: Run) -> bool:
+    """The worker's guard or confirmation run has its result on disk."""
+    job, cur = (worker.info(run.store) or {}).get("job"), run.current or {}
+    if job == "guard":
+        return (cur.get("guard") or {}).get("result") is not None
+    box = cur.get("confirm")
+    return job == "confirm" and bool(box) and design.confirmation(
+        box["trials"], run.config.confirm_pairs, run.config.direction) is not None
 
 
 def _worker_failed(run: Run, spawned: int | None, what: str) -> None:

@@ -53,30 +53,41 @@ def run_trial(cwd: Path, run_all: bool, hypothesis: str | None, wait: float | No
     store = store_of(cwd)
     refuse_other_work(store, ("trials",))
     recovered = worker.died(store)
-    out = drive(cwd, store, bound, lambda run, spawned: _step(run, run_all, hypothesis, spawned))
+    out = drive(cwd, store, bound, lambda run, spawned: _step(run, run_all, hypothesis, spawned),
+                done=_measured if run_all else None)
     if recovered and "running" not in out and "integrity_violation" not in out:
         out["recovered"] = (f"the measurement process (pid {recovered.get('pid')}) had died; "
                             "its unfinished trial was dropped and run again")
     return out
 
 
+def _measured(run: Run) -> bool:
+    """Every trial the iteration needs is recorded (the worker only has its exit left)."""
+    return run.current is not None and run.measurement_done(run.current)
+
+
 FINISH_GRACE = 1.0  # seconds to wait, past the bound, for a worker that has finished but not yet exited
 
 
-def drive(cwd: Path, store, bound: float, step, command: str = "run-trial --all") -> dict:
+def drive(cwd: Path, store, bound: float, step, command: str = "run-trial --all", done=None) -> dict:
     """`step(run, spawned)` under the lock until it answers (a dict). When it
     returns the pid of a measurement worker it started, wait for that worker
     (at most until `bound` seconds have passed, else answer `running`: the
     worker goes on, and `command` called again picks up) and step again.
-    A worker that has recorded its exit when the bound runs out (it
-    finished just then, and still holds the lock) is waited for once, at
-    most min(FINISH_GRACE, bound / 4) more, instead of answering `running`
-    or refusing."""
+    A worker that is finishing when the bound runs out (its exit recorded,
+    or `done(run)`: its job's results all on disk, and it still holds the
+    lock) is waited for once, at most min(FINISH_GRACE, bound / 4) more,
+    instead of answering `running` (with the results already in) or
+    refusing."""
     deadline = time.monotonic() + bound
     spawned, grace = None, True
+
+    def finishing() -> bool:
+        return bool(worker.finishing(store) or (done and worker.running(store) and done(load(cwd))))
+
     while True:
         if spawned is not None and not worker.wait_exit(spawned, deadline - time.monotonic()):
-            if grace and worker.finishing(store):  # done, exiting: its answer is a moment away
+            if grace and finishing():  # done, exiting: its answer is a moment away
                 grace, deadline = False, time.monotonic() + min(FINISH_GRACE, bound / 4)
                 continue
             worker.reap(spawned)
@@ -86,11 +97,11 @@ def drive(cwd: Path, store, bound: float, step, command: str = "run-trial --all"
                 out = step(run, spawned)
         except Busy:
             worker.reap(spawned)
-            if worker.running(store):
-                return running_answer(load(cwd), bound, command)
-            if grace and worker.finishing(store):  # its exit frees the lock in a moment: wait for that, once
+            if grace and finishing():  # its exit frees the lock in a moment: wait for that, once
                 grace, deadline = False, time.monotonic() + min(FINISH_GRACE, bound / 4)
                 continue
+            if worker.running(store):
+                return running_answer(load(cwd), bound, command)
             raise
         worker.reap(spawned)
         if isinstance(out, dict):

@@ -159,6 +159,31 @@ class Worker(RepoTestCase):
         self.assertEqual(res.code, 2, res.stdout)
         self.assertIn("another ratchet command is running in this repository", res.stderr)
 
+    def test_a_worker_whose_trials_are_all_recorded_is_waited_for_not_answered_running(self):
+        """The window before that: the last trial is in current.json, the
+        worker has yet to record its exit. An answer there would say
+        `running` with every trial done; the command waits a moment more."""
+        self.init()
+        self.iteration("baseline")
+        self.write("work.py", "N = 900\n")
+        self.assertEqual(self.ok("run-trial", "--all")["trials_done"], 1)
+        ready = self.tmp / "holding"
+        holder = subprocess.Popen([PY, "-c", (
+            "import fcntl, json, os, sys, time\n"
+            "fd = os.open('.ratchet/lock', os.O_RDWR)\n"
+            "fcntl.flock(fd, fcntl.LOCK_EX)\n"
+            "json.dump({'pid': os.getpid(), 'job': 'trials', 'started': time.time()},"
+            " open('.ratchet/worker.json', 'w'))\n"
+            f"open({str(ready)!r}, 'w').close()\n"
+            "time.sleep(4.5)\n"
+            "json.dump({'pid': os.getpid(), 'job': 'trials', 'exit': 0}, open('.ratchet/worker.json', 'w'))\n")],
+            cwd=self.repo)
+        self.addCleanup(holder.kill)
+        self.wait_for(ready.exists)
+        out = self.ok("run-trial", "--all", "--wait", "4")  # busy after 4 s; the grace (1 s) covers the rest
+        self.assertNotIn("running", out)
+        self.assertEqual(out["trials_done"], 1, out)
+
     def test_decide_during_a_measurement_is_refused_at_once(self):
         self.slow_bench(2)
         self.init("--calibration-runs", "2")
