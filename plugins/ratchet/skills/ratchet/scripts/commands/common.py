@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import time
-from dataclasses import replace
 from pathlib import Path
 
 from core import scope
@@ -118,8 +117,8 @@ def finish_pending(run: Run, pending: dict) -> tuple[dict, Run]:
         record = run.store.append_result(record, run.key, summary, trusted=LOG_EDITED not in run.tampered)
         summary = fold(summary, record)
     run.store.clear("current.json")
-    return record, replace(run, summary=summary, current=None,
-                           tampered=[p for p in run.tampered if p in STATE_EDITS])
+    return record, run.replace(summary=summary, current=None,
+                               tampered=[p for p in run.tampered if p in STATE_EDITS])
 
 
 def resume(run: Run, cwd: Path) -> Run:

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import os
-from dataclasses import replace
 from pathlib import Path
 
 from commands.common import (finish_pending, fingerprint, locked, now, protected_problems, refuse_other_work,
@@ -160,14 +159,14 @@ def _step(run: Run, description: str, spawned: int | None, extra: dict | None = 
         raise UsageError(f"the measurement is not finished: run {CMD} run-trial --all first")
     facts = _facts(run, cur, description, extra)
     if cur.get("agent_outcome"):
-        facts = replace(facts, agent_outcome=tuple(cur["agent_outcome"]))
+        facts = facts._replace(agent_outcome=tuple(cur["agent_outcome"]))
     outcome = decision.decide(facts)
     if outcome.needs_guard:
         guard = (cur.get("guard") or {}).get("result") if (cur.get("guard") or {}).get("for") == facts.candidate else None
         if guard is None:
             _worker_failed(run, spawned, "guard command")
             return _start(run, cur, "guard", lambda watch: _guard_job(run, cur, facts.candidate, watch))
-        outcome = decision.decide(replace(facts, guard=guard))
+        outcome = decision.decide(facts._replace(guard=guard))
     record, best_sha = outcome.record, facts.best_sha
     if record["kept"] and cur["iter"] > 0:
         kept = cur.get("kept_commit") or {}

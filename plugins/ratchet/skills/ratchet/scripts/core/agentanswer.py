@@ -14,10 +14,8 @@ raises anything else, whatever the text: the loop records a malformed answer as 
 `agent_failed` iteration.
 """
 
-from __future__ import annotations
-
 import re
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 SHAPE = ("HYPOTHESIS: what the change should do to the metric, and why\n"
          "DESCRIPTION: one line: what changed\n"
@@ -35,11 +33,10 @@ class Malformed(ValueError):
     """The answer does not have the fixed shape; the message says what is missing."""
 
 
-@dataclass(frozen=True)
-class Answer:
+class Answer(NamedTuple):
     hypothesis: str
     description: str
-    ideas: list = field(default_factory=list)
+    ideas: tuple = ()
     idea_tried: int | None = None
 
 

@@ -6,13 +6,10 @@ Pure: `parse_init_args(argv)` turns the slash command's flags into a frozen
 `build_parser()`, read the file, then call `config_from_namespace`.
 """
 
-from __future__ import annotations
-
 import argparse
-import dataclasses
 import math
 import re
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from core import constraints as constraints_mod
 from core.budget import parse_duration
@@ -26,8 +23,7 @@ MAX_PAIRS = 50         # = stats.DEFAULTS["max_pairs"]; 30 loses power under out
 CONFIRM_PAIRS = 16     # the signed-rank interval's exact level is 95.6% at 16 pairs (10 gives 95.1%)
 
 
-@dataclass(frozen=True)
-class MinImprovement:
+class MinImprovement(NamedTuple):
     """Margin a candidate must beat the best by: absolute, or relative (percent)."""
 
     value: float = 0.0
@@ -41,8 +37,7 @@ class MinImprovement:
         return f"{self.value:g}%" if self.relative else f"{self.value:g}"
 
 
-@dataclass(frozen=True)
-class Config:
+class Config(NamedTuple):
     """Everything `init` was told. Immutable for the whole run."""
 
     run_command: str
@@ -53,7 +48,7 @@ class Config:
     iterations: int = 20
     threshold: float | None = None
     patience: int = 0
-    min_improvement: MinImprovement = field(default_factory=MinImprovement)
+    min_improvement: MinImprovement = MinImprovement()
     max_consecutive_crashes: int = 3
     trial_timeout_seconds: float | None = None
     critic: bool = False
@@ -87,7 +82,7 @@ class Config:
         return self.report_source not in STREAM_SOURCES
 
     def to_dict(self) -> dict:
-        d = dataclasses.asdict(self)
+        d = self._asdict()
         d["min_improvement"] = self.min_improvement.text()
         d["protect"] = list(self.protect)
         d["editable"] = list(self.editable)
@@ -102,8 +97,7 @@ class Config:
             d["min_improvement"] = parse_min_improvement(str(d.get("min_improvement", "0")))
             for name in ("protect", "editable", "constraints"):
                 d[name] = tuple(d.get(name, ()))
-            names = {f.name for f in dataclasses.fields(cls)}
-            return cls(**{k: v for k, v in d.items() if k in names})
+            return cls(**{k: v for k, v in d.items() if k in cls._fields})
         except (TypeError, ValueError) as exc:
             raise UsageError(f".ratchet/config.json is malformed ({exc}); re-run init") from None
 

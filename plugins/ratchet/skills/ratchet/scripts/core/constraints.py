@@ -42,11 +42,9 @@ past it: it passes at most alpha/K of the time. Deterministic values (all
 gains equal) are compared exactly, and there the limit itself is allowed.
 """
 
-from __future__ import annotations
-
 import math
 import re
-from dataclasses import asdict, dataclass
+from typing import NamedTuple
 
 from core import looks, robust, stats, tdist
 from core.direction import gain
@@ -57,8 +55,7 @@ _FORM = re.compile(r"^\s*(?P<name>.*?)\s*(?P<op><=|>=)\s*(?P<num>.*?)\s*$")
 EXAMPLES = "e.g. peak_mb<=+2%, accuracy>=-0.001 or errors<=0"
 
 
-@dataclass(frozen=True)
-class Constraint:
+class Constraint(NamedTuple):
     """One parsed `--constraint`. `value`: the tolerance (>= 0) of a
     relative constraint, in metric units or percent; the bound of an
     absolute one."""
@@ -139,8 +136,7 @@ def parse_all(texts, primary: str) -> tuple[Constraint, ...]:
 
 # -- the test ---------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Check:
+class Check(NamedTuple):
     """The verdict on one constraint for one candidate.
 
     `effect`: for a relative constraint the estimated change of the
@@ -163,7 +159,7 @@ class Check:
     relative: bool = True
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return self._asdict()
 
     def line(self) -> str:
         """One line for a reason or a table, in the metric's own terms: the

@@ -26,10 +26,8 @@ Decisions, in the order they are checked:
 Only `baseline` and `improve` are kept.
 """
 
-from __future__ import annotations
-
-from dataclasses import dataclass, field
 from statistics import fmean
+from typing import NamedTuple
 
 from core import budget, escalation
 from core import constraints as constraints_mod
@@ -63,8 +61,7 @@ def classify(direction: str, best: float, candidate: float, margin: float) -> st
     return "no_change"
 
 
-@dataclass(frozen=True)
-class Verdict:
+class Verdict(NamedTuple):
     decision: str
     avg: float | None
     delta: float | None  # gain over the best, positive = better
@@ -216,8 +213,7 @@ def budget_need(cfg: Config, s: Summary) -> tuple[float | None, float]:
 
 # -- the decision step -------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Facts:
+class Facts(NamedTuple):
     """What the shell knows when an iteration is decided.
 
     `summary`: the log before this iteration. `margin`: --min-improvement in
@@ -241,9 +237,9 @@ class Facts:
     candidate: str | None
     final: str
     final_differs: bool = False
-    unrestorable: list = field(default_factory=list)
+    unrestorable: tuple = ()
     guard: dict | None = None
-    extra: dict = field(default_factory=dict)
+    extra: dict = {}  # read, never changed: one shared empty default
     started: str | None = None
     now: str = ""
     elapsed: float | None = None  # seconds since init (for --budget)
@@ -258,8 +254,7 @@ class Facts:
         return self.summary.best["sha"] if self.summary.best else self.start_sha
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(NamedTuple):
     """`needs_guard`: run the guard and decide again with `Facts.guard`
     (no record yet). `confirm_due`: measure baseline against the best after
     this record before acting. For a kept record `record["sha"]` is the

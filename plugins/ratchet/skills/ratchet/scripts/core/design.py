@@ -19,9 +19,7 @@ is not to blame) up to `MAX_A_CRASHES`; a crashed candidate trial ends the
 iteration as a crash. Crashed trials never enter the statistics.
 """
 
-from __future__ import annotations
-
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from core import looks, stats
 
@@ -30,8 +28,7 @@ DETERMINISM_PROBE = 5  # baseline runs that, all equal, end calibration early
 EXACT, FIXED, SEQUENTIAL = "exact", "fixed", "sequential"
 
 
-@dataclass(frozen=True)
-class Design:
+class Design(NamedTuple):
     """How every iteration after the baseline is measured.
 
     `trials` is the candidate's trial count (exact design only);

@@ -16,9 +16,7 @@ The same directive is shown in `status`/`next` (interactive) and in every
 loop prompt, so both modes escalate alike.
 """
 
-from __future__ import annotations
-
-from dataclasses import dataclass
+from typing import NamedTuple
 
 LEVELS = ("explore", "refine", "pivot", "widen", "plateau")
 
@@ -34,8 +32,7 @@ TEXTS = {
 }
 
 
-@dataclass(frozen=True)
-class Directive:
+class Directive(NamedTuple):
     level: str
     misses: int   # trailing iterations without a keep
     pivots: int   # pivots made so far (misses // pivot_after)

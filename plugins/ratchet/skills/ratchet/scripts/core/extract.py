@@ -13,19 +13,16 @@ occurrence wins, because benchmarks print their summary at the end):
 A value must be a finite number: nan and inf are reported, not returned.
 """
 
-from __future__ import annotations
-
 import json
 import math
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 NUMBER = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?|[-+]?(?:nan|inf(?:inity)?)"
 _NUM_RE = re.compile(rf"^(?:{NUMBER})$", re.IGNORECASE)
 
 
-@dataclass(frozen=True)
-class Extraction:
+class Extraction(NamedTuple):
     """`value` is a finite float, or None with `problem` saying why.
 
     `absent` is True when nothing matched at all (a person or the model may

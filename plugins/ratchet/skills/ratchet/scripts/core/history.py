@@ -12,9 +12,7 @@ Records are results.jsonl dicts (`iter`, `decision`, `kept`, `avg`, `sha`,
 `confirmation`).
 """
 
-from __future__ import annotations
-
-from dataclasses import asdict, dataclass, field, fields, replace
+from typing import NamedTuple
 
 from core import telemetry
 
@@ -37,8 +35,7 @@ def _baseline_view(rec: dict) -> dict:
     return out
 
 
-@dataclass(frozen=True)
-class Summary:
+class Summary(NamedTuple):
     """The folded log. `first` is record 0 (light, plus `slowest_trial_s`);
     `best` is {score, sha, iter} of the last kept record; `confirmation` the
     latest record's confirmation run; `tail` the last `TAIL` light records."""
@@ -50,12 +47,12 @@ class Summary:
     iterations_done: int = 0      # records after the baseline
     trailing_crashes: int = 0     # crashes in a row at the end (baseline excluded)
     trailing_not_kept: int = 0    # iterations in a row without a keep (baseline excluded)
-    tail: tuple = field(default_factory=tuple)
+    tail: tuple = ()
     iter_seconds: float = 0.0     # wall time of the iterations after the baseline (decide to decide: model time included)
     iters_timed: int = 0
     trial_seconds: float = 0.0    # run time of every trial logged
     trials_timed: int = 0
-    agent: dict = field(default_factory=dict)  # telemetry totals of the agent runs (core.telemetry.add)
+    agent: dict = {}  # (read, never changed) telemetry totals of the agent runs (core.telemetry.add)
     trailing_agent_failures: int = 0           # `agent_failed` records in a row at the end
 
     @classmethod
@@ -85,12 +82,11 @@ class Summary:
         return conf if conf and self.best and conf.get("b_sha") == self.best["sha"] else None
 
     def to_dict(self) -> dict:
-        return {**asdict(self), "tail": list(self.tail)}
+        return {**self._asdict(), "tail": list(self.tail)}
 
     @classmethod
     def from_dict(cls, d: dict) -> "Summary":
-        names = {f.name for f in fields(cls)}
-        return cls(**{**{k: v for k, v in d.items() if k in names}, "tail": tuple(d.get("tail", ()))})
+        return cls(**{**{k: v for k, v in d.items() if k in cls._fields}, "tail": tuple(d.get("tail", ()))})
 
 
 _CUMULATIVE_DAYS = (0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334)
@@ -132,8 +128,7 @@ def fold(s: Summary, rec: dict) -> Summary:
     prev = s.tail[-1].get("timestamp") if s.tail else None
     took = seconds_between(prev, rec.get("timestamp")) if after_baseline else None
     durations = [t["duration_s"] for t in rec.get("trials") or [] if isinstance(t.get("duration_s"), (int, float))]
-    return replace(
-        s,
+    return s._replace(
         count=s.count + 1,
         first=s.first if s.count else _baseline_view(rec),
         best=_best_of(rec) if kept else s.best,

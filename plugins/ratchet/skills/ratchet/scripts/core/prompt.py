@@ -11,9 +11,7 @@ shown, every free text is clipped, so the prompt's size does not grow with the h
 (`MAX_CHARS` is the bound a test holds it to, at 10 and 1000 iterations).
 """
 
-from __future__ import annotations
-
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from core import agentanswer
 from core.config import Config
@@ -28,17 +26,16 @@ RULES_CHARS = 2500
 MAX_CHARS = 12000
 
 
-@dataclass(frozen=True)
-class PromptInput:
+class PromptInput(NamedTuple):
     config: Config
     iteration: int
     best: dict | None            # {score, sha, iter}
     baseline: float | None       # the baseline's mean
     recent: list                 # the last records (light), oldest first
     directive: Directive
-    open_ideas: list = field(default_factory=list)
-    tried_ideas: list = field(default_factory=list)
-    notes: list = field(default_factory=list)  # the previous agent's permission denials and tool errors
+    open_ideas: tuple = ()
+    tried_ideas: tuple = ()
+    notes: tuple = ()  # the previous agent's permission denials and tool errors
     rules: str = ""              # instructions/integrity.md
 
 

@@ -28,12 +28,10 @@ confidence outside (0, 1)) raise `ValueError`; too little data raises
 module does.
 """
 
-from __future__ import annotations
-
 import math
-from dataclasses import dataclass
 from functools import lru_cache
 from statistics import NormalDist, StatisticsError
+from typing import NamedTuple
 
 from core import checks
 from core import tdist
@@ -96,8 +94,7 @@ def winsorized_variance(data, proportion: float = 0.2) -> float:
     return math.fsum((x - mu) ** 2 for x in w) / (n - 1)
 
 
-@dataclass(frozen=True)
-class Trimmed:
+class Trimmed(NamedTuple):
     """Result of `trimmed_stats`."""
 
     n: int

@@ -8,8 +8,6 @@ they can never disagree with the log.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from core import budget, constraints, decision, escalation
 from core import design as design_mod
 from core import stats
@@ -20,7 +18,6 @@ from core.history import Summary, stamp_seconds
 CMD = "ratchet.py"
 
 
-@dataclass
 class RunState:
     """A run as read from `.ratchet/`: `meta` is config.json (run_id,
     start_sha, branch, workdir, protected fingerprints), `summary` the
@@ -29,14 +26,16 @@ class RunState:
     a cut line. `clock`: the time now (epoch seconds, given by the shell);
     `user_stop`: the user's stop request (`ratchet.py stop`), if any."""
 
-    meta: dict
-    config: Config
-    summary: Summary
-    torn: bool
-    current: dict | None
-    tampered: list
-    clock: float | None = None
-    user_stop: dict | None = None
+    FIELDS = ("meta", "config", "summary", "torn", "current", "tampered", "clock", "user_stop")
+
+    def __init__(self, meta: dict, config: Config, summary: Summary, torn: bool, current: dict | None,
+                 tampered: list, clock: float | None = None, user_stop: dict | None = None):
+        self.meta, self.config, self.summary, self.torn = meta, config, summary, torn
+        self.current, self.tampered, self.clock, self.user_stop = current, tampered, clock, user_stop
+
+    def replace(self, **changes):
+        """A new state of the same class with `changes` (what is derived is derived anew)."""
+        return type(self)(**{**{name: getattr(self, name) for name in self.FIELDS}, **changes})
 
     @property
     def key(self) -> str:

@@ -114,11 +114,9 @@ needs it raises `statistics.StatisticsError` (a `ValueError` subclass), as
 the `statistics` module does.
 """
 
-from __future__ import annotations
-
 import math
-from dataclasses import asdict, dataclass
 from statistics import StatisticsError
+from typing import NamedTuple
 
 from core import checks
 from core import direction as direction_mod
@@ -346,8 +344,7 @@ def _studentized_llr(est: float, se: float, df: float, delta1: float) -> float:
     return -(df + 1) / 2 * (math.log1p(t1 * t1 / df) - math.log1p(t0 * t0 / df))
 
 
-@dataclass(frozen=True)
-class Verdict:
+class Verdict(NamedTuple):
     """Result of `sequential_verdict`.
 
     ``outcome``: ``"keep"``, ``"discard"``, ``"inconclusive"`` (cap reached,
@@ -373,7 +370,7 @@ class Verdict:
     reason: str
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return self._asdict()
 
 
 def sequential_verdict(pairs, direction: str, min_effect: float = 0.0, *,

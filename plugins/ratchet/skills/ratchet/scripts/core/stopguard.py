@@ -14,9 +14,7 @@ The guard's state lives in the claim, as `stop_hook`:
      "released": counter at which the guard let the session end (or absent)}
 """
 
-from __future__ import annotations
-
-from dataclasses import dataclass
+from typing import NamedTuple
 
 MAX_BLOCKS = 5
 
@@ -29,8 +27,7 @@ BLOCKED = "blocked"
 RELEASED = "released"            # the loop guard let the session end
 
 
-@dataclass(frozen=True)
-class StopFacts:
+class StopFacts(NamedTuple):
     """`session_id`: the hook's session; `claim`: session.json (None when
     absent); `run_id`: the run in the repository; `stopped`: it is over."""
 
@@ -40,8 +37,7 @@ class StopFacts:
     stopped: bool
 
 
-@dataclass(frozen=True)
-class StopVerdict:
+class StopVerdict(NamedTuple):
     """`block`: keep the session going; `why`: one of the codes above;
     `guard`: the new `stop_hook` state to store (None: leave it as is);
     `newly_released`: the guard let go just now (record why, once)."""

@@ -13,10 +13,8 @@ output is its answer.
 (`core.history.Summary.agent`), shown by `status`.
 """
 
-from __future__ import annotations
-
 import json
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 MAX_NOTES = 5      # permission denials / tool errors kept per run (for the next prompt)
 NOTE_CHARS = 160
@@ -24,14 +22,13 @@ COUNTERS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_creatio
             "turns", "tool_errors", "permission_denials")
 
 
-@dataclass(frozen=True)
-class Stream:
+class Stream(NamedTuple):
     """What an agent's stdout said. `telemetry` is None when it held no result event;
     `answer` is the result text (or the whole output for a plain-text agent)."""
 
     answer: str
     telemetry: dict | None = None
-    notes: list = field(default_factory=list)  # "permission denied: Bash (git commit)", "tool error: ..."
+    notes: tuple = ()  # "permission denied: Bash (git commit)", "tool error: ..."
 
 
 def _short(text, limit: int = NOTE_CHARS) -> str:

@@ -18,14 +18,12 @@ Edit/Write denied on the protected files and on `.ratchet/` and, with `--editabl
 allowed only on the editable globs.
 """
 
-from __future__ import annotations
-
 import ctypes
 import json
 import os
 import shlex
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from core import telemetry
 from shell import runner, worker
@@ -63,8 +61,7 @@ def default_command(protect: tuple[str, ...] = (), editable: tuple[str, ...] = (
     return shlex.join(args)
 
 
-@dataclass(frozen=True)
-class AgentRun:
+class AgentRun(NamedTuple):
     exit_code: int | None
     timed_out: bool
     wall_s: float

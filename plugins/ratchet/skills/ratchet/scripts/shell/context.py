@@ -12,7 +12,6 @@ whole history for the few views that show every iteration.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
@@ -27,12 +26,16 @@ from shell.store import CONFIG_COPY, STOP_REQUEST, Store, TamperedState
 __all__ = ["LOG_EDITED", "Run", "load"]
 
 
-@dataclass
 class Run(RunState):
-    root: Path = field(default=None)
-    store: Store = field(default=None)
-    watch: object = None  # runner.Watchdog of the measurement worker running this run's trials
-    lock_fd: int | None = None  # the writers' lock, while this process holds it
+    """`watch`: the `runner.Watchdog` of the measurement worker running this
+    run's trials; `lock_fd`: the writers' lock, while this process holds it."""
+
+    FIELDS = RunState.FIELDS + ("root", "store", "watch", "lock_fd")
+
+    def __init__(self, *args, root: Path | None = None, store: Store | None = None, watch: object = None,
+                 lock_fd: int | None = None, **kw):
+        super().__init__(*args, **kw)
+        self.root, self.store, self.watch, self.lock_fd = root, store, watch, lock_fd
 
     @property
     def workdir(self) -> Path:

@@ -16,15 +16,13 @@ the next trial. When the wait is interrupted (a signal handler raising, see
 process ends the benchmark.
 """
 
-from __future__ import annotations
-
 import os
 import signal
 import subprocess
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 HEAD_BYTES = 8 * 1024 * 1024
 TAIL_BYTES = 1024 * 1024
@@ -32,8 +30,7 @@ GRACE_SECONDS = 2.0
 CHUNK = 64 * 1024
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(NamedTuple):
     """What happened. `exit_code` is negative (-signal) when killed by a signal."""
 
     exit_code: int | None

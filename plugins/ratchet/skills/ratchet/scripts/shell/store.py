@@ -19,16 +19,14 @@ results.jsonl is appended with fsync; a torn last line (power cut) is set
 aside on the next append and reported by `read_results`, never fatal.
 """
 
-from __future__ import annotations
-
 import contextlib
 import fcntl
 import json
 import os
 import shutil
 import time
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from core.errors import UsageError
 from core.history import Summary, fold
@@ -50,8 +48,7 @@ class TamperedState(Exception):
     """A sealed state file does not verify: edited outside ratchet."""
 
 
-@dataclass(frozen=True)
-class Log:
+class Log(NamedTuple):
     """The results log as loaded: its verified summary, whether it ended in a
     torn line, and whether it was edited outside ratchet."""
 

@@ -2,7 +2,6 @@
 in, decision + record + guard/confirmation flags out. No git, no processes."""
 
 import unittest
-from dataclasses import replace
 
 from core import decision
 from core.config import Config, MinImprovement
@@ -111,25 +110,25 @@ class Exact(unittest.TestCase):
                          "integrity_unrecoverable")
 
     def test_an_improvement_asks_for_the_guard_then_the_guard_decides(self):
-        c = replace(self.c, guard_command="pytest")
+        c = self.c._replace(guard_command="pytest")
         first = self.decide(8.0, config=c)
         self.assertTrue(first.needs_guard)
         self.assertIsNone(first.record)
         f = facts(c, self.s, [trial(1, 8.0)])
-        passed = decision.decide(replace(f, guard={"passed": True}))
-        failed = decision.decide(replace(f, guard={"passed": False}))
+        passed = decision.decide(f._replace(guard={"passed": True}))
+        failed = decision.decide(f._replace(guard={"passed": False}))
         self.assertEqual((passed.record["decision"], passed.record["kept"]), ("improve", True))
         self.assertEqual((failed.record["decision"], failed.record["kept"]), ("guard_failed", False))
 
     def test_no_guard_for_a_regression(self):
-        self.assertFalse(self.decide(12.0, config=replace(self.c, guard_command="pytest")).needs_guard)
+        self.assertFalse(self.decide(12.0, config=self.c._replace(guard_command="pytest")).needs_guard)
 
     def test_edits_after_the_trials_are_kept_for_audit(self):
         self.assertEqual(self.decide(11.0, final_differs=True).record["final_sha"], "f" * 40)
         self.assertNotIn("final_sha", self.decide(11.0).record)
 
     def test_no_confirmation_for_a_deterministic_metric(self):
-        self.assertFalse(self.decide(8.0, config=replace(self.c, iterations=1)).confirm_due)
+        self.assertFalse(self.decide(8.0, config=self.c._replace(iterations=1)).confirm_due)
 
     def test_mode_fields_are_merged_into_the_record(self):
         self.assertEqual(self.decide(9.0, extra={"critic": {"mode": "contest"}}).record["critic"],
@@ -157,7 +156,7 @@ class Paired(unittest.TestCase):
         self.assertEqual(self.decide(pairs([0.01, -0.02, 0.015, -0.01])).record["decision"], "no_change")
 
     def test_the_cap_without_an_answer_is_inconclusive(self):
-        c = replace(self.c, max_pairs=4)
+        c = self.c._replace(max_pairs=4)
         s = baseline(c, NOISY)
         out = decision.decide(facts(c, s, pairs([0.4, -0.1, 0.5, 0.2]), margin=0.3))
         self.assertEqual(out.record["decision"], "inconclusive")
@@ -172,15 +171,15 @@ class Paired(unittest.TestCase):
         self.assertEqual(self.decide(pairs([5.0])).record["reason"], "the measurement did not finish")
 
     def test_a_keep_that_ends_the_run_is_confirmed(self):
-        out = self.decide(pairs([5.0, 5.2, 4.9, 5.1]), config=replace(self.c, iterations=1))
+        out = self.decide(pairs([5.0, 5.2, 4.9, 5.1]), config=self.c._replace(iterations=1))
         self.assertTrue(out.confirm_due)
 
     def test_a_revert_that_ends_a_run_without_any_keep_is_not_confirmed(self):
-        out = self.decide(pairs([-5.0, -5.2, -4.9, -5.1]), config=replace(self.c, iterations=1))
+        out = self.decide(pairs([-5.0, -5.2, -4.9, -5.1]), config=self.c._replace(iterations=1))
         self.assertFalse(out.confirm_due)
 
     def test_a_keep_crossing_the_threshold_is_confirmed_before_it_counts(self):
-        c = replace(self.c, threshold=96.0)
+        c = self.c._replace(threshold=96.0)
         out = self.decide(pairs([5.0, 5.2, 4.9, 5.1]), config=c)
         self.assertTrue(out.confirm_due)
         conf = decision.judge_confirmation({"best_high": 95.5, "best_low": 94.0, "direction": "min"}, c)
@@ -190,7 +189,7 @@ class Paired(unittest.TestCase):
         self.assertEqual(decision.judge_confirmation({"error": "x"}, c), {"error": "x"})
 
     def test_confirmation_off_means_none(self):
-        out = self.decide(pairs([5.0, 5.2, 4.9, 5.1]), config=replace(self.c, iterations=1, confirm_pairs=0))
+        out = self.decide(pairs([5.0, 5.2, 4.9, 5.1]), config=self.c._replace(iterations=1, confirm_pairs=0))
         self.assertFalse(out.confirm_due)
 
 

@@ -28,15 +28,14 @@ class Escalation(unittest.TestCase):
         self.assertIn("2 iterations in a row", d.text)
 
     def test_plateau_is_a_stop_reason_when_configured(self):
-        from dataclasses import replace
         s = fold(Summary(), {"iter": 0, "decision": "baseline", "kept": True, "avg": 1.0, "sha": "a"})
         for i in range(1, 15):
             s = fold(s, {"iter": i, "decision": "regress", "kept": False, "avg": 2.0})
-        cfg = replace(CFG, iterations=100, plateau_after_pivots=3)
+        cfg = CFG._replace(iterations=100, plateau_after_pivots=3)
         self.assertFalse(stop_of(cfg, s)["stopped"])
         s = fold(s, {"iter": 15, "decision": "regress", "kept": False, "avg": 2.0})
         self.assertEqual(stop_of(cfg, s)["reason"], "plateau")
-        self.assertFalse(stop_of(replace(cfg, plateau_after_pivots=0), s)["stopped"])
+        self.assertFalse(stop_of(cfg._replace(plateau_after_pivots=0), s)["stopped"])
 
 
 class AnswerParser(unittest.TestCase):
@@ -171,12 +170,11 @@ class Prompt(unittest.TestCase):
             self.assertIn(part, text)
 
     def test_the_editable_set_and_the_constraints_are_in_the_prompt_only_when_given(self):
-        from dataclasses import replace
         plain = prompt.build(self.history(3))
         self.assertNotIn("Editable files", plain)
         self.assertNotIn("Constraints (", plain)
         p = self.history(3)
-        scoped = prompt.build(replace(p, config=replace(CFG, editable=("src/", "lib/*.py"),
+        scoped = prompt.build(p._replace(config=CFG._replace(editable=("src/", "lib/*.py"),
                                                         constraints=("peak_mb<=+2%", "errors<=0"))))
         self.assertIn("Editable files (a change to any other file, or a symlink pointing outside them, discards "
                       "the iteration as an integrity violation): src/, lib/*.py", scoped)

@@ -1,7 +1,6 @@
 """Tests for stats.py: pairs, calibration, the sequential test, confirmation
 and the naive rule.  Stdlib unittest; seeded randomness only."""
 
-import dataclasses
 import math
 import random
 import unittest
@@ -179,11 +178,11 @@ class TestSequentialVerdict(unittest.TestCase):
 
     def test_verdict_is_frozen_and_serializable(self):
         v = stats.sequential_verdict(min_pairs_from([1.2, -0.4, 0.9, 0.1]), "min", 0.5)
-        with self.assertRaises(dataclasses.FrozenInstanceError):
+        with self.assertRaises(AttributeError):
             v.outcome = "keep"
         d = v.to_dict()
         self.assertEqual(d["outcome"], "continue")
-        self.assertEqual(set(d), {f.name for f in dataclasses.fields(stats.Verdict)})
+        self.assertEqual(set(d), set(stats.Verdict._fields))
 
     def test_bad_arguments(self):
         pairs = min_pairs_from([1, 2, 3, 4])
