@@ -460,6 +460,27 @@ def show_tree(root: Path, commit: str) -> None:
     git(root, "read-tree", "-u", "--reset", commit)
 
 
+def changed_files(root: Path, a: str, b: str) -> list[tuple[str, str, str, str, str]]:
+    """[(path, mode in a, object in a, mode in b, object in b)] of every file
+    that differs between commits `a` and `b`; a side without it has mode
+    "000000"."""
+    fields = git(root, "diff-tree", "-r", "-z", "--no-renames", a, b).split("\0")
+    out = []
+    for meta, path in zip(fields[0::2], fields[1::2]):
+        mode_a, mode_b, obj_a, obj_b = meta.lstrip(":").split(" ")[:4]
+        out.append((path, mode_a, obj_a, mode_b, obj_b))
+    return out
+
+
+def checkout_files(root: Path, commit: str, paths: list[str]) -> None:
+    """Write `commit`'s version of `paths` (files of its tree) to the work
+    tree and the index, as any checkout does (filters, attributes), without
+    running the repository's hooks; names are literal, never patterns."""
+    if paths:
+        git(root, "-c", "core.hooksPath=/dev/null", "checkout", "-q", commit, "--", *paths,
+            env={"GIT_LITERAL_PATHSPECS": "1"})
+
+
 def settle(root: Path) -> None:
     """Index back to HEAD; the work tree keeps what it shows."""
     git(root, "reset", "-q")

@@ -2,13 +2,13 @@
 
 The shell around `core.design` (which side next) and `stats` (when to stop).
 To measure the incumbent, the work tree is switched to the best commit with
-`gitops.show_tree` (HEAD never moves; only files of the two trees change, so
-ignored and untracked files stay) and back to the candidate afterwards.
-Before switching away, current.json records `showing` (kept until the
-measurement ends and the index is settled); `heal` switches back after a
-crash, so a run killed while the incumbent's code was in place resumes on
-the candidate with nothing lost (the candidate is a commit object from the
-first trial on).
+`shell.worktree` (HEAD never moves; only files that differ between the two
+commits change, so ignored and untracked files stay) and back to the
+candidate afterwards. Before switching away, current.json records `showing`
+(kept until the measurement ends and the index is settled); `heal` switches
+back after a crash, so a run killed while the incumbent's code was in place
+resumes on the candidate with nothing lost (the candidate is a commit object
+from the first trial on).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 
 from core import extract
-from shell import gitops
+from shell import gitops, worktree
 from shell import fingerprints as integrity
 from core import design
 from shell import runner
@@ -87,20 +87,18 @@ def side_metrics(text: str, specs) -> tuple[dict, str]:
 # -- switching the work tree ------------------------------------------------
 
 def show(run, cur: dict, sha: str) -> None:
-    """Make the work tree show commit `sha`; `cur["home"]` is the tree it
-    shows normally. From the first switch away until `go_home`, the index
-    holds the tree shown (not HEAD's) and cur carries `showing`, written to
-    current.json before the work tree first leaves home, so `heal` can
-    always get back; switching back and forth in between costs one git
-    process per switch."""
-    if cur.get("showing", cur["home"]) == sha:
+    """Make the work tree show commit `sha` (`shell.worktree`); `cur["home"]`
+    is the tree it shows normally. From the first switch away until
+    `go_home`, cur carries `showing`, written to current.json before the
+    work tree first leaves home, so `heal` can always get back."""
+    shown = cur.get("showing", cur["home"])
+    if shown == sha:
         return
     if "showing" not in cur:
         cur["showing"] = sha
         run.store.write_sealed("current.json", cur, run.key)
-        gitops.mark_shown(run.root, cur["home"])
     cur["showing"] = sha  # persisted with the next write; any value means "not settled" to `heal`
-    gitops.show_tree(run.root, sha)
+    worktree.show(run.root, cur["home"], shown, sha, run.expected_head)
 
 
 def go_home(run, cur: dict) -> None:
@@ -108,19 +106,24 @@ def go_home(run, cur: dict) -> None:
     if "showing" not in cur:
         return
     show(run, cur, cur["home"])
-    gitops.settle(run.root)
+    if worktree.index_moved(run.root):
+        gitops.settle(run.root)
+        worktree.settled(run.root)
     cur.pop("showing")
     run.store.write_sealed("current.json", cur, run.key)
 
 
 def heal(run, cur: dict | None) -> bool:
-    """After a crash while switching (another commit's code possibly in
+    """After a crash while switching (another commit's files possibly in
     place, the index not at HEAD), show home again and settle."""
-    if cur and cur.get("home") and "showing" in cur:
-        cur["showing"] = None  # what the crash left is unknown: switch home through the index whatever it was
-        go_home(run, cur)
-        return True
-    return False
+    if not (cur and cur.get("home") and "showing" in cur):
+        return False
+    box = cur.get("confirm") or {}
+    others = [sha for sha in dict.fromkeys([cur.get("base"), box.get("a"), box.get("b")]) if sha and sha != cur["home"]]
+    worktree.restore(run.root, cur["home"], others)
+    cur.pop("showing")
+    run.store.write_sealed("current.json", cur, run.key)
+    return True
 
 
 # -- trials ---------------------------------------------------------------------

@@ -183,6 +183,7 @@ class Worker(RepoTestCase):
         out = self.ok("run-trial", "--all", "--wait", "4")  # busy after 4 s; the grace (1 s) covers the rest
         self.assertNotIn("running", out)
         self.assertEqual(out["trials_done"], 1, out)
+        holder.wait(timeout=10)
 
     def test_decide_during_a_measurement_is_refused_at_once(self):
         self.slow_bench(2)
