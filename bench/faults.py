@@ -540,7 +540,7 @@ def check_kills_in_a_noisy_run(s: Suite) -> list[str]:
 
     faults = {
         (1, "run-trial"): hang("1,*,A,0"),          # the incumbent's code is in place
-        (2, "run-trial"): git_hang("read-tree -u --reset"),  # switching the work tree
+        (2, "run-trial"): git_hang("checkout -q"),  # the first switch of the work tree (git writes the incumbent)
         (2, "decide"): hang("2,3,*,1"),             # the confirmation run
     }
     drive(s, repo, plan, faults, extra=noise)

@@ -142,7 +142,7 @@ def _trial(run, cur: dict, trials: list[dict], side: str, pair: int, kind: str =
     if kind == "confirm":
         rec = {k: rec[k] for k in ("trial", "side", "pair", "status", "score", "problem", "metrics") if k in rec}
     trials.append(rec)
-    run.store.write_sealed("current.json", cur, run.key)
+    run.store.write_sealed("current.json", cur, run.key, keep_old=True)  # a power cut may cost this trial: run again
     return rec
 
 

@@ -108,11 +108,15 @@ def _last_link(path: Path, key: str) -> str:
         raise TamperedState("the last line of .ratchet/results.jsonl is not a ratchet record") from None
 
 
-def atomic_write(path: Path, data: bytes, durable: bool = True) -> None:
+def atomic_write(path: Path, data: bytes, durable: bool = True, keep_old: bool = False) -> None:
     """Replace `path` with `data` so a reader sees the old or the new file,
     whole, and (`durable`) the new one after a power cut once this returns.
-    `durable=False` skips the two fsyncs, for a cache whose reader checks
-    it (after a power cut it may be the old version, or torn)."""
+    `keep_old`: the new file's content is durable but its rename may not be
+    (one fsync, not two): after a power cut the old file may be back, whole,
+    for a state whose previous version is as good a place to go on from (a
+    measurement's trial record: the trial is run again). `durable=False`
+    skips both fsyncs, for a file whose reader checks it (after a power cut
+    it may be the old version, or torn)."""
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     with open(tmp, "wb") as fh:
         fh.write(data)
@@ -120,7 +124,7 @@ def atomic_write(path: Path, data: bytes, durable: bool = True) -> None:
             fh.flush()
             os.fsync(fh.fileno())
     os.replace(tmp, path)
-    if durable:
+    if durable and not keep_old:
         _fsync_dir(path.parent)
 
 
@@ -201,9 +205,9 @@ class Store:
             raise TamperedState(f"{self.rel(path)} was edited outside ratchet")
         return obj
 
-    def write_sealed(self, name: str, obj: dict, key: str, durable: bool = True) -> dict:
+    def write_sealed(self, name: str, obj: dict, key: str, durable: bool = True, keep_old: bool = False) -> dict:
         out = sealed(obj, key)
-        atomic_write(self.path(name), dumps(out).encode(), durable)
+        atomic_write(self.path(name), dumps(out).encode(), durable, keep_old)
         return out
 
     def clear(self, name: str) -> None:

@@ -20,7 +20,9 @@ never recorded, so it is simply run again.
 `worker.json`: {pid, job, iter, started, [exit, error]}: written by the
 parent right after the fork (the worker starts its job meanwhile and waits
 for that write only before recording its own), completed by the worker
-with its exit status at the end.
+with its exit status at the end. It is not made durable: after a power cut
+no worker is alive, and an old, torn or missing worker.json all read as
+"no worker" or "a worker that died", whose unfinished trial is run again.
 """
 
 from __future__ import annotations
@@ -111,7 +113,7 @@ def start(run, lock_fd: int, job: str, work) -> int:
         os.close(go_r)
         os.close(done_w)
         _exits[pid] = done_r
-        atomic_write(store.path(STATE), json.dumps({"pid": pid, **about}).encode())
+        atomic_write(store.path(STATE), json.dumps({"pid": pid, **about}).encode(), durable=False)
         os.close(go_w)
         return pid
     code = 0
@@ -156,7 +158,7 @@ def start(run, lock_fd: int, job: str, work) -> int:
                 break
             except Interrupted:
                 continue  # the work is over: a stop asked now has nothing left to stop
-        atomic_write(store.path(STATE), json.dumps(me).encode())
+        atomic_write(store.path(STATE), json.dumps(me).encode(), durable=False)
     except BaseException:  # noqa: BLE001
         code = 1
     finally:

@@ -153,6 +153,7 @@ class Worker(RepoTestCase):
             "fcntl.flock(fd, fcntl.LOCK_EX)\n"
             f"open({str(ready)!r}, 'w').close()\n"
             "time.sleep(5)\n")], cwd=self.repo)
+        self.addCleanup(other.wait)
         self.addCleanup(other.kill)
         self.wait_for(ready.exists)
         res = self.cli("run-trial", "--all", "--wait", "0.5")
