@@ -57,7 +57,7 @@ def run_trial(cwd: Path, run_all: bool, hypothesis: str | None, wait: float | No
                 done=_measured if run_all else None)
     if recovered and "running" not in out and "integrity_violation" not in out:
         out["recovered"] = (f"the measurement process (pid {recovered.get('pid')}) had died; "
-                            "its unfinished trial was dropped and run again")
+                            "the trials it had not recorded were run again")
     return out
 
 

@@ -218,6 +218,31 @@ def _drop_private_lock(index: Path) -> None:
         lock.unlink(missing_ok=True)
 
 
+# variables and settings that change where git finds the repository or its work tree
+_LOCATION_ENV = ("GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR", "GIT_INDEX_FILE", "GIT_CONFIG_PARAMETERS",
+                 "GIT_CONFIG_COUNT")
+_LOCATION_CONFIG = re.compile(rb"worktree|include|^\s*bare\s*=\s*(true|yes|on|1)\s*$", re.I | re.M)
+
+
+def _plain_top(cwd: Path) -> Path | None:
+    """`cwd`, resolved, when it is plainly the top of an ordinary repository,
+    which `rev-parse --show-toplevel` would answer without a doubt: a `.git`
+    folder with a HEAD file, no variable that changes where git looks, and
+    no `worktree`, `bare` or `include` in its config. None: ask git."""
+    if any(name in os.environ for name in _LOCATION_ENV):
+        return None
+    dot_git = os.path.join(cwd, ".git")
+    try:
+        if not os.path.isfile(os.path.join(dot_git, "HEAD")):
+            return None
+        with open(os.path.join(dot_git, "config"), "rb") as fh:
+            if _LOCATION_CONFIG.search(fh.read()):
+                return None
+    except OSError:
+        return None
+    return Path(os.path.realpath(cwd))
+
+
 def repo_root(cwd: Path) -> Path:
     """Top of the work tree containing `cwd`. UsageError when not in one.
     Remembered per process; the same `rev-parse` also learns where the
@@ -225,6 +250,11 @@ def repo_root(cwd: Path) -> Path:
     key = str(cwd)
     if key in _ROOTS:
         return _ROOTS[key]
+    plain = _plain_top(cwd)
+    if plain is not None:
+        _GIT_PATHS[(str(plain), SNAPSHOT_INDEX)] = plain / ".git" / SNAPSHOT_INDEX
+        _ROOTS[key] = plain
+        return plain
     try:
         out = git(cwd, "rev-parse", "--show-toplevel", "--git-path", SNAPSHOT_INDEX)
     except FileNotFoundError:

@@ -96,7 +96,7 @@ def show(run, cur: dict, sha: str) -> None:
         return
     if "showing" not in cur:
         cur["showing"] = sha
-        run.store.write_sealed("current.json", cur, run.key)
+        _save(run, cur, durable_rename=True)
     cur["showing"] = sha  # persisted with the next write; any value means "not settled" to `heal`
     worktree.show(run.root, cur["home"], shown, sha, run.expected_head)
 
@@ -110,7 +110,7 @@ def go_home(run, cur: dict) -> None:
         gitops.settle(run.root)
         worktree.settled(run.root)
     cur.pop("showing")
-    run.store.write_sealed("current.json", cur, run.key)
+    _save(run, cur)  # lost to a power cut, `showing` comes back: `heal` then finds home in place
 
 
 def heal(run, cur: dict | None) -> bool:
@@ -131,8 +131,10 @@ def heal(run, cur: dict | None) -> bool:
 def _trial(run, cur: dict, trials: list[dict], side: str, pair: int, kind: str = "trial",
            allow_question: bool = False) -> dict:
     """Run trial number len(trials) + 1 of iteration cur["iter"] (the code
-    of `side` is in place) and append its record to `trials`; persist cur.
-    `kind` is "trial" or "confirm" (the confirmation run)."""
+    of `side` is in place) and append its record to `trials`; persist cur
+    once SAVE_AFTER_S seconds of trials are unsaved (a trial of a real
+    benchmark is saved as it ends; a failed one always is). `kind` is
+    "trial" or "confirm" (the confirmation run)."""
     n = len(trials) + 1
     env = {"RATCHET_ITERATION": str(cur["iter"]), "RATCHET_TRIAL": str(n), "RATCHET_SIDE": side}
     if kind == "confirm":
@@ -142,8 +144,29 @@ def _trial(run, cur: dict, trials: list[dict], side: str, pair: int, kind: str =
     if kind == "confirm":
         rec = {k: rec[k] for k in ("trial", "side", "pair", "status", "score", "problem", "metrics") if k in rec}
     trials.append(rec)
-    run.store.write_sealed("current.json", cur, run.key, keep_old=True)  # a power cut may cost this trial: run again
+    _unsaved["trials"] += 1
+    _unsaved["seconds"] += t["duration_s"] or 0.0
+    if _unsaved["seconds"] >= SAVE_AFTER_S or rec["status"] != "ok":
+        _save(run, cur)
     return rec
+
+
+SAVE_AFTER_S = 0.5  # shorter trials are saved together: a kill or a power cut costs at most this much measuring
+_unsaved = {"trials": 0, "seconds": 0.0}  # this process's trials in `cur` but not yet in current.json
+
+
+def _save(run, cur: dict, durable_rename: bool = False) -> None:
+    """current.json := cur, every trial so far included. Unless
+    `durable_rename`, a power cut may bring back the previous version
+    (whole): the trials it lacks are run again."""
+    run.store.write_sealed("current.json", cur, run.key, keep_old=not durable_rename)
+    _unsaved.update(trials=0, seconds=0.0)
+
+
+def _flush(run, cur: dict) -> None:
+    """Save the trials not saved yet (at the end of a measurement, or when it is stopped)."""
+    if _unsaved["trials"]:
+        _save(run, cur)
 
 
 def _interleaved(run, cur: dict, trials: list[dict], a_sha: str, b_sha: str, done, kind: str, run_all: bool) -> None:
@@ -166,14 +189,17 @@ def measure(run, cur: dict, run_all: bool) -> None:
     baseline, a deterministic metric; stopping at the first crash or
     question), or interleaved incumbent/candidate pairs until the test
     decides."""
-    if cur["iter"] > 0 and run.design.is_paired:
-        _interleaved(run, cur, cur["trials"], cur["base"], cur["candidate"],
-                     lambda: run.measurement_done(cur), "trial", run_all)
-        return
-    while not run.measurement_done(cur) and all(t["status"] == "ok" for t in cur["trials"]):
-        _trial(run, cur, cur["trials"], "B", len(cur["trials"]), allow_question=True)
-        if not run_all:
-            break
+    try:
+        if cur["iter"] > 0 and run.design.is_paired:
+            _interleaved(run, cur, cur["trials"], cur["base"], cur["candidate"],
+                         lambda: run.measurement_done(cur), "trial", run_all)
+            return
+        while not run.measurement_done(cur) and all(t["status"] == "ok" for t in cur["trials"]):
+            _trial(run, cur, cur["trials"], "B", len(cur["trials"]), allow_question=True)
+            if not run_all:
+                break
+    finally:
+        _flush(run, cur)
 
 
 # -- the confirmation run -------------------------------------------------------
@@ -185,5 +211,8 @@ def confirm(run, cur: dict, a_sha: str, b_sha: str, pairs: int) -> None:
     pair (see design.next_trial), whichever side it hit."""
     box = cur.setdefault("confirm", {"a": a_sha, "b": b_sha, "trials": []})
     trials = box["trials"]
-    _interleaved(run, cur, trials, a_sha, b_sha,
-                 lambda: design.confirmation(trials, pairs, run.config.direction) is not None, "confirm", True)
+    try:
+        _interleaved(run, cur, trials, a_sha, b_sha,
+                     lambda: design.confirmation(trials, pairs, run.config.direction) is not None, "confirm", True)
+    finally:
+        _flush(run, cur)

@@ -363,7 +363,7 @@ class Store:
             self.dir.mkdir(exist_ok=True)
         fd = os.open(path or self.path("lock"), os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            deadline, delay = time.monotonic() + wait, 0.01
+            deadline, delay = time.monotonic() + wait, 0.001
             while True:
                 try:
                     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -14,15 +14,16 @@ measurement per repository, and a second command joins the wait instead.
 No orphans: TERM, HUP and INT make the worker kill the running trial's whole
 process group and exit; a watchdog process (`runner.Watchdog`) kills the
 group if the worker is SIGKILLed. A worker that died is noticed by the next
-command (the lock is free, `worker.json` remains): its unfinished trial was
-never recorded, so it is simply run again.
+command (the lock is free, `worker.json` remains): the trials it had not
+recorded (`measure` records a trial as it ends, shorter ones in batches of
+at most half a second) are simply run again.
 
 `worker.json`: {pid, job, iter, started, [exit, error]}: written by the
 parent right after the fork (the worker starts its job meanwhile and waits
 for that write only before recording its own), completed by the worker
 with its exit status at the end. It is not made durable: after a power cut
 no worker is alive, and an old, torn or missing worker.json all read as
-"no worker" or "a worker that died", whose unfinished trial is run again.
+"no worker" or "a worker that died", whose unrecorded trials are run again.
 """
 
 from __future__ import annotations

@@ -291,6 +291,39 @@ class FewerProcesses(RepoTestCase):
         expected = self.repo / git(self.repo, "rev-parse", "--git-path", gitops.SNAPSHOT_INDEX)
         self.assertEqual(index.resolve(), expected.resolve())
 
+    def test_the_top_of_an_ordinary_repository_is_known_without_a_process(self):
+        link = self.tmp / "via-a-link"
+        os.symlink(self.repo, link)
+        for cwd in (self.repo, link):
+            gitops._ROOTS.clear()
+            calls = self.counting()
+            root = gitops.repo_root(cwd)
+            self.assertEqual(calls, [], cwd)
+            self.assertEqual(str(root), git(cwd, "rev-parse", "--show-toplevel"))
+            expected = cwd / git(cwd, "rev-parse", "--git-path", gitops.SNAPSHOT_INDEX)
+            self.assertEqual(gitops.git_path(root, gitops.SNAPSHOT_INDEX).resolve(), expected.resolve())
+
+    def test_git_is_asked_where_the_repository_is_laid_out_otherwise(self):
+        elsewhere = self.tmp / "work-tree"
+        elsewhere.mkdir()
+        cases = [("GIT_DIR set", {"GIT_DIR": str(self.repo / ".git")}, None),
+                 ("GIT_WORK_TREE set", {"GIT_WORK_TREE": str(self.repo)}, None),
+                 ("core.worktree", {}, ("core.worktree", str(elsewhere))),
+                 ("an include", {}, ("include.path", "other.config"))]
+        for what, env, setting in cases:
+            gitops._ROOTS.clear()
+            if setting:
+                git(self.repo, "config", *setting)
+            with mock.patch.dict(os.environ, env):
+                calls = self.counting()
+                try:
+                    gitops.repo_root(self.repo)
+                except Exception:  # noqa: BLE001 - git's answer (or refusal) is what counts here
+                    pass
+                self.assertEqual(calls[:1], ["rev-parse"], what)
+            if setting:
+                git(self.repo, "config", "--unset", setting[0])
+
     def test_snapshot_is_four_processes_and_its_tree_is_known(self):
         root = gitops.repo_root(self.repo)
         self.write("work.py", "N = 5\n")

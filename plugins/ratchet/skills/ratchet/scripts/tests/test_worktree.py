@@ -3,7 +3,6 @@ commit writes exactly what git would, touches nothing else, and after the
 first switch of a pair runs no git process."""
 
 import os
-from pathlib import Path
 from unittest import mock
 
 from shell import gitops, worktree
