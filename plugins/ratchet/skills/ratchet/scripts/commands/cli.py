@@ -21,7 +21,6 @@ from shell import session
 from shell.store import TamperedState
 from views.answer import rounded
 
-CORE_COMMANDS = ("init", "status", "run-trial", "score", "decide", "stop", "report", "finalize", "loop")
 
 
 def _seconds(text: str) -> float:
@@ -34,31 +33,40 @@ def _seconds(text: str) -> float:
     return value
 
 
-def build_parser(with_critic: bool = True) -> argparse.ArgumentParser:
-    p = config.Parser(prog="ratchet.py", description=__doc__.split("\n\n")[0], allow_abbrev=False)
-    sub = p.add_subparsers(dest="command", required=True, parser_class=config.Parser)
-    sub.add_parser("init", help="start a run (flags: ratchet.py init --help)", add_help=False)
-    sub.add_parser("loop", help="drive a run unattended, a fresh agent per iteration (ratchet.py loop --help)",
-                   add_help=False)
+def _status(sub) -> None:
     s = sub.add_parser("status", help="where the run stands and what to do next")
     s.add_argument("--format", choices=("json", "text"), default="json")
+
+
+def _run_trial(sub) -> None:
     t = sub.add_parser("run-trial", help="run the next trial of the current iteration")
     t.add_argument("--all", action="store_true", help="run every remaining trial of the iteration")
     t.add_argument("--hypothesis", default=None, help="what the change is expected to do (recorded)")
     t.add_argument("--wait", type=_seconds, default=None, metavar="SECONDS",
                    help="wait at most this long, then answer 'running' (default 90, less when "
                         "BASH_DEFAULT_TIMEOUT_MS is lower); the measurement goes on in the background")
+
+
+def _score(sub) -> None:
     c = sub.add_parser("score", help="supply a metric the parser could not read (must appear in the report)")
     c.add_argument("--value", required=True)
     c.add_argument("--trial", type=int, default=None)
+
+
+def _decide(sub) -> None:
     d = sub.add_parser("decide", help="decide the iteration: keep (commit) or revert")
     d.add_argument("--description", required=True, help="what the change was (the commit message)")
     d.add_argument("--wait", type=_seconds, default=None, metavar="SECONDS",
                    help="wait at most this long for the guard or the confirmation run (as run-trial)")
-    sub.add_parser("stop", help="end the run now (user_stopped): stop the measurement, restore the best commit")
+
+
+def _report(sub) -> None:
     r = sub.add_parser("report", help="write the morning report: an HTML page and a Markdown summary")
     r.add_argument("--out", default=None, metavar="DIR",
                    help="folder for report.html and report.md (default .ratchet/)")
+
+
+def _finalize(sub) -> None:
     f = sub.add_parser("finalize", help="make a branch for review from the run's start commit")
     f.add_argument("--branch", default=None, metavar="NAME",
                    help="branch name (default ratchet/<run_id>-review, -squash or -split-N)")
@@ -66,6 +74,27 @@ def build_parser(with_critic: bool = True) -> argparse.ArgumentParser:
     f.add_argument("--split", action="store_true",
                    help="one branch per group of kept changes touching disjoint files (with --squash: one commit each)")
     f.add_argument("--force", action="store_true", help="replace an existing branch of that name")
+
+
+SUBCOMMANDS = {  # core command -> what adds its parser, in the order --help lists them
+    "init": lambda sub: sub.add_parser("init", help="start a run (flags: ratchet.py init --help)", add_help=False),
+    "loop": lambda sub: sub.add_parser(
+        "loop", help="drive a run unattended, a fresh agent per iteration (ratchet.py loop --help)", add_help=False),
+    "status": _status, "run-trial": _run_trial, "score": _score, "decide": _decide,
+    "stop": lambda sub: sub.add_parser(
+        "stop", help="end the run now (user_stopped): stop the measurement, restore the best commit"),
+    "report": _report, "finalize": _finalize,
+}
+
+
+def build_parser(with_critic: bool = True, only: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line, or (`only`) just that core command's parser:
+    building every subcommand's costs a call about a millisecond."""
+    p = config.Parser(prog="ratchet.py", description=__doc__.split("\n\n")[0], allow_abbrev=False)
+    sub = p.add_subparsers(dest="command", required=True, parser_class=config.Parser)
+    for name, add in SUBCOMMANDS.items():
+        if only in (None, name):
+            add(sub)
     if with_critic:  # critic mode is imported only when one of its commands (or the help) is asked for
         from critic import commands as critic
         critic.add_parsers(sub)
@@ -79,7 +108,8 @@ def dispatch(argv: list[str], cwd: Path) -> tuple[dict | str, int]:
     if argv[:1] == ["loop"]:
         from commands.loop import loop
         return loop(argv[1:], cwd)
-    ns = build_parser(with_critic=argv[:1] not in [[c] for c in CORE_COMMANDS]).parse_args(argv)
+    core = argv[0] if argv[:1] and argv[0] in SUBCOMMANDS else None
+    ns = build_parser(with_critic=core is None, only=core).parse_args(argv)
     if getattr(ns, "handler", None):  # critic-mode commands
         return ns.handler(cwd, ns), 0
     if ns.command == "status":

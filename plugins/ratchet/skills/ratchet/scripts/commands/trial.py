@@ -57,7 +57,7 @@ def run_trial(cwd: Path, run_all: bool, hypothesis: str | None, wait: float | No
                 done=_measured if run_all else None)
     if recovered and "running" not in out and "integrity_violation" not in out:
         out["recovered"] = (f"the measurement process (pid {recovered.get('pid')}) had died; "
-                            "the trials it had not recorded were run again")
+                            "its unfinished trial was dropped and run again")
     return out
 
 
@@ -127,7 +127,7 @@ def _step(run: Run, run_all: bool, hypothesis: str | None, spawned: int | None) 
             cur["integrity_problems"] = outside
             run.store.write_sealed("current.json", cur, run.key)
             return {"iter": cur["iter"], "integrity_violation": outside, "next": next_step("decide")}
-        run.store.write_sealed("current.json", cur, run.key)
+        run.store.write_sealed("current.json", cur, run.key, keep_old=True)  # lost to a power cut: snapshot again
     elif hypothesis and not cur.get("hypothesis"):
         cur["hypothesis"] = hypothesis
         run.store.write_sealed("current.json", cur, run.key)

@@ -237,9 +237,9 @@ class Facts(NamedTuple):
     candidate: str | None
     final: str
     final_differs: bool = False
-    unrestorable: tuple = ()
+    unrestorable: list | tuple = ()
     guard: dict | None = None
-    extra: dict = {}  # read, never changed: one shared empty default
+    extra: dict = {}  # only read: the empty default is shared
     started: str | None = None
     now: str = ""
     elapsed: float | None = None  # seconds since init (for --budget)

@@ -52,7 +52,7 @@ class Summary(NamedTuple):
     iters_timed: int = 0
     trial_seconds: float = 0.0    # run time of every trial logged
     trials_timed: int = 0
-    agent: dict = {}  # (read, never changed) telemetry totals of the agent runs (core.telemetry.add)
+    agent: dict = {}  # telemetry totals of the agent runs (core.telemetry.add makes a new dict: never changed)
     trailing_agent_failures: int = 0           # `agent_failed` records in a row at the end
 
     @classmethod

@@ -44,6 +44,10 @@ class GitError(RuntimeError):
     """A git command failed unexpectedly (not a user input problem)."""
 
 
+def _git_env(extra: dict | None = None) -> dict:
+    return {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", **(extra or {})}
+
+
 def git(root: Path | str, *args: str, env: dict | None = None, check: bool = True,
         input_text: str | None = None) -> str:
     """Run `git -C root args...`; return stdout stripped of the final newline.
@@ -55,9 +59,7 @@ def git(root: Path | str, *args: str, env: dict | None = None, check: bool = Tru
     otherwise the GitError names the file and how to remove it. Output is
     decoded with surrogateescape: a non-UTF-8 file name round-trips to the
     file system instead of raising."""
-    full_env = dict(os.environ, GIT_TERMINAL_PROMPT="0", LC_ALL="C")
-    if env:
-        full_env.update(env)
+    full_env = _git_env(env)
 
     def run() -> subprocess.CompletedProcess:
         return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True,
@@ -494,12 +496,27 @@ def changed_files(root: Path, a: str, b: str) -> list[tuple[str, str, str, str, 
     """[(path, mode in a, object in a, mode in b, object in b)] of every file
     that differs between commits `a` and `b`; a side without it has mode
     "000000"."""
-    fields = git(root, "diff-tree", "-r", "-z", "--no-renames", a, b).split("\0")
-    out = []
-    for meta, path in zip(fields[0::2], fields[1::2]):
-        mode_a, mode_b, obj_a, obj_b = meta.lstrip(":").split(" ")[:4]
-        out.append((path, mode_a, obj_a, mode_b, obj_b))
-    return out
+    return changed_files_later(root, a, b)()
+
+
+def changed_files_later(root: Path, a: str, b: str):
+    """`changed_files(root, a, b)` started now in a git process of its own;
+    the function returned waits for it and answers (so other work, an fsync,
+    overlaps it)."""
+    proc = subprocess.Popen(["git", "-C", str(root), "diff-tree", "-r", "-z", "--no-renames", a, b],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, errors="surrogateescape", env=_git_env())
+
+    def answer() -> list[tuple[str, str, str, str, str]]:
+        out, err = proc.communicate()
+        if proc.returncode != 0:
+            raise GitError(f"git diff-tree failed: {(err.strip().splitlines() or ['no message'])[-1]}")
+        fields, rows = out.split("\0"), []
+        for meta, path in zip(fields[0::2], fields[1::2]):
+            mode_a, mode_b, obj_a, obj_b = meta.lstrip(":").split(" ")[:4]
+            rows.append((path, mode_a, obj_a, mode_b, obj_b))
+        return rows
+    return answer
 
 
 def checkout_files(root: Path, commit: str, paths: list[str]) -> None:

@@ -96,6 +96,7 @@ def show(run, cur: dict, sha: str) -> None:
         return
     if "showing" not in cur:
         cur["showing"] = sha
+        worktree.prefetch(run.root, cur["home"], sha)  # git lists what differs while the marker is made durable
         _save(run, cur, durable_rename=True)
     cur["showing"] = sha  # persisted with the next write; any value means "not settled" to `heal`
     worktree.show(run.root, cur["home"], shown, sha, run.expected_head)
@@ -131,10 +132,9 @@ def heal(run, cur: dict | None) -> bool:
 def _trial(run, cur: dict, trials: list[dict], side: str, pair: int, kind: str = "trial",
            allow_question: bool = False) -> dict:
     """Run trial number len(trials) + 1 of iteration cur["iter"] (the code
-    of `side` is in place) and append its record to `trials`; persist cur
-    once SAVE_AFTER_S seconds of trials are unsaved (a trial of a real
-    benchmark is saved as it ends; a failed one always is). `kind` is
-    "trial" or "confirm" (the confirmation run)."""
+    of `side` is in place) and append its record to `trials` (saved by the
+    caller's next `_flush`). `kind` is "trial" or "confirm" (the
+    confirmation run)."""
     n = len(trials) + 1
     env = {"RATCHET_ITERATION": str(cur["iter"]), "RATCHET_TRIAL": str(n), "RATCHET_SIDE": side}
     if kind == "confirm":
@@ -144,15 +144,11 @@ def _trial(run, cur: dict, trials: list[dict], side: str, pair: int, kind: str =
     if kind == "confirm":
         rec = {k: rec[k] for k in ("trial", "side", "pair", "status", "score", "problem", "metrics") if k in rec}
     trials.append(rec)
-    _unsaved["trials"] += 1
-    _unsaved["seconds"] += t["duration_s"] or 0.0
-    if _unsaved["seconds"] >= SAVE_AFTER_S or rec["status"] != "ok":
-        _save(run, cur)
+    _unsaved[0] = True
     return rec
 
 
-SAVE_AFTER_S = 0.5  # shorter trials are saved together: a kill or a power cut costs at most this much measuring
-_unsaved = {"trials": 0, "seconds": 0.0}  # this process's trials in `cur` but not yet in current.json
+_unsaved = [False]  # this process has a trial in `cur` not yet in current.json
 
 
 def _save(run, cur: dict, durable_rename: bool = False) -> None:
@@ -160,12 +156,15 @@ def _save(run, cur: dict, durable_rename: bool = False) -> None:
     `durable_rename`, a power cut may bring back the previous version
     (whole): the trials it lacks are run again."""
     run.store.write_sealed("current.json", cur, run.key, keep_old=not durable_rename)
-    _unsaved.update(trials=0, seconds=0.0)
+    _unsaved[0] = False
 
 
 def _flush(run, cur: dict) -> None:
-    """Save the trials not saved yet (at the end of a measurement, or when it is stopped)."""
-    if _unsaved["trials"]:
+    """Save the last trial's record if it is not saved yet: before anything
+    else happens (the work tree switched, the next trial started, the
+    measurement ended or stopped), so a kill costs only a trial in progress;
+    at the end, the write that brings the candidate home saves it too."""
+    if _unsaved[0]:
         _save(run, cur)
 
 
@@ -176,6 +175,7 @@ def _interleaved(run, cur: dict, trials: list[dict], a_sha: str, b_sha: str, don
     try:
         while not done():
             pair, side = design.next_trial(trials)
+            _flush(run, cur)
             show(run, cur, a_sha if side == "A" else b_sha)
             _trial(run, cur, trials, side, pair, kind)
             if not run_all:
@@ -195,6 +195,7 @@ def measure(run, cur: dict, run_all: bool) -> None:
                          lambda: run.measurement_done(cur), "trial", run_all)
             return
         while not run.measurement_done(cur) and all(t["status"] == "ok" for t in cur["trials"]):
+            _flush(run, cur)
             _trial(run, cur, cur["trials"], "B", len(cur["trials"]), allow_question=True)
             if not run_all:
                 break

@@ -14,20 +14,20 @@ measurement per repository, and a second command joins the wait instead.
 No orphans: TERM, HUP and INT make the worker kill the running trial's whole
 process group and exit; a watchdog process (`runner.Watchdog`) kills the
 group if the worker is SIGKILLed. A worker that died is noticed by the next
-command (the lock is free, `worker.json` remains): the trials it had not
-recorded (`measure` records a trial as it ends, shorter ones in batches of
-at most half a second) are simply run again.
+command (the lock is free, `worker.json` remains): its unfinished trial was
+never recorded, so it is simply run again.
 
 `worker.json`: {pid, job, iter, started, [exit, error]}: written by the
 parent right after the fork (the worker starts its job meanwhile and waits
 for that write only before recording its own), completed by the worker
 with its exit status at the end. It is not made durable: after a power cut
 no worker is alive, and an old, torn or missing worker.json all read as
-"no worker" or "a worker that died", whose unrecorded trials are run again.
+"no worker" or "a worker that died", whose unfinished trial is run again.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import select
@@ -127,13 +127,10 @@ def start(run, lock_fd: int, job: str, work) -> int:
         os.dup2(null, 0)
         os.dup2(log, 1)
         os.dup2(log, 2)
-        keep = {0, 1, 2, lock_fd, done_w, go_r}
-        for fd in range(3, 256):
-            if fd not in keep:
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
+        low = 3  # every descriptor but the standard streams, the lock and the two pipes
+        for fd in sorted({lock_fd, done_w, go_r}) + [256]:
+            os.closerange(low, fd)
+            low = fd + 1
         sys.stdout = os.fdopen(1, "w", buffering=1)
         sys.stderr = os.fdopen(2, "w", buffering=1)
         stamp_lock(lock_fd)
@@ -160,6 +157,8 @@ def start(run, lock_fd: int, job: str, work) -> int:
             except Interrupted:
                 continue  # the work is over: a stop asked now has nothing left to stop
         atomic_write(store.path(STATE), json.dumps(me).encode(), durable=False)
+        fcntl.flock(lock_fd, fcntl.LOCK_UN)  # free now: the kernel frees it only a moment after the exit
+        os.close(done_w)  # the parent wakes with the lock free
     except BaseException:  # noqa: BLE001
         code = 1
     finally:

@@ -13,9 +13,10 @@ filters and attributes apply as on any checkout). Both versions are read
 from disk around that first checkout; every later switch writes them from
 memory, with no git process. When the work tree does not hold exactly
 `home`'s versions of those files (an edit since the snapshot, a clean
-filter, `core.fileMode=false`, a submodule) the pair switches through git's
-index instead (`gitops.show_tree`), so a trial always sees what git would
-have written. `restore` (after a crash) always goes through git.
+filter, `core.fileMode=false`, a submodule), or they are too many or too
+big to hold in memory, the pair switches through git's index instead
+(`gitops.show_tree`), so a trial always sees what git would have written.
+`restore` (after a crash) always goes through git.
 """
 
 import os
@@ -26,6 +27,7 @@ from shell import gitops
 
 ABSENT, REGULAR, EXECUTABLE, SYMLINK, GITLINK = "000000", "100644", "100755", "120000", "160000"
 MAX_FILES = 1000  # a pair with more changed files switches through git's index (short argument lists)
+MAX_BYTES = 64 << 20  # ... and one whose changed files hold more on the candidate's side (both sides stay in memory)
 
 try:  # the interpreter's own hashes: hashlib would load OpenSSL first (milliseconds)
     from _sha1 import sha1
@@ -54,6 +56,7 @@ class Pair:
 
 
 _PAIRS: dict[tuple[str, str, str], Pair | None] = {}  # (root, home, other) -> the pair, None: through the index
+_LISTINGS: dict[tuple[str, str, str], object] = {}  # (root, home, other) -> its changed files, being listed
 _MOVED: set[str] = set()  # roots whose index no longer matches HEAD (settle when home again)
 
 
@@ -65,8 +68,9 @@ def show(root, home: str, shown: str, target: str, head: str) -> None:
         pair = _PAIRS.get((str(root), home, shown))
         if pair is not None:
             pair.show(0)
-        else:
+        else:  # through the index, which leaves it at home's tree
             gitops.show_tree(root, home)
+            _MOVED.add(str(root))
     if target == home:
         return
     key = (str(root), home, target)
@@ -82,6 +86,14 @@ def show(root, home: str, shown: str, target: str, head: str) -> None:
     gitops.mark_shown(root, home)
     gitops.show_tree(root, target)
     _MOVED.add(str(root))
+
+
+def prefetch(root, home: str, target: str) -> None:
+    """Start listing the files `home` and `target` differ in, for the first
+    switch to `target` (the caller makes its marker durable meanwhile)."""
+    key = (str(root), home, target)
+    if key not in _PAIRS and key not in _LISTINGS:
+        _LISTINGS[key] = gitops.changed_files_later(root, home, target)
 
 
 def index_moved(root) -> bool:
@@ -111,8 +123,11 @@ def restore(root, home: str, others: list[str]) -> None:
 def _enter(root, home: str, other: str, head: str) -> Pair | None:
     """Show `other` for the first time; its Pair, or None (nothing changed
     yet) when the work tree is not exactly home's or a submodule differs."""
-    changes = gitops.changed_files(root, home, other)
+    listing = _LISTINGS.pop((str(root), home, other), None)
+    changes = listing() if listing else gitops.changed_files(root, home, other)
     if len(changes) > MAX_FILES or any(GITLINK in (c[1], c[3]) for c in changes):
+        return None
+    if sum(_size(root, c[0]) for c in changes if c[1] != ABSENT) > MAX_BYTES:
         return None
     home_files = {}
     for path, mode, oid, _, _ in changes:
@@ -134,6 +149,13 @@ def _object_id(entry: Entry, hex_length: int) -> tuple[str, str]:
     h = (sha1 if hex_length == 40 else sha256)(b"blob %d\0" % len(data))
     h.update(data)
     return mode, h.hexdigest()
+
+
+def _size(root, path: str) -> int:
+    try:
+        return os.lstat(os.path.join(root, path)).st_size
+    except OSError:
+        return 0
 
 
 def _read(root, path: str) -> Entry | None:

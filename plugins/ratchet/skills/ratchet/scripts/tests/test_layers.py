@@ -3,6 +3,8 @@ the functional core (core/, views/, critic mode's pure modules) never
 imports the shell (processes, git, files) nor a stdlib module that does I/O."""
 
 import ast
+import subprocess
+import sys
 import unittest
 from pathlib import Path
 
@@ -69,6 +71,28 @@ class ImportLayers(unittest.TestCase):
         self.assertEqual(top, ["ratchet.py"])
         for pkg in ("core", "shell", "critic", "views", "commands"):
             self.assertTrue((SCRIPTS / pkg / "__init__.py").is_file(), pkg)
+
+
+class ImportCost(unittest.TestCase):
+    """What every call pays for (bench/overhead.py measures it; these pin the
+    two causes it found, so they cannot come back unnoticed)."""
+
+    def test_no_command_imports_dataclasses_or_inspect(self):
+        code = ("import sys; sys.path.insert(0, sys.argv[1]); import commands.cli, commands.trial, "
+                "commands.decide, commands.status, commands.loop, commands.report, commands.finalize; "
+                "print(sorted(m for m in ('dataclasses', 'inspect') if m in sys.modules))")
+        out = subprocess.run([sys.executable, "-c", code, str(SCRIPTS)], capture_output=True, text=True, check=True)
+        self.assertEqual(out.stdout.strip(), "[]")
+
+    def test_modules_that_define_records_do_not_postpone_annotations(self):
+        """A NamedTuple's field types given as strings are compiled one by one at import."""
+        files = sorted(f for pkg in ("core", "shell", "critic", "views", "commands")
+                       for f in (SCRIPTS / pkg).glob("*.py"))
+        records = [f for f in files if "(NamedTuple):" in f.read_text()]
+        self.assertGreater(len(records), 15)
+        postponed = [str(f.relative_to(SCRIPTS)) for f in records
+                     if "from __future__ import annotations" in f.read_text()]
+        self.assertEqual(postponed, [])
 
 
 if __name__ == "__main__":

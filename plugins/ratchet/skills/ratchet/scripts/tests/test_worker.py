@@ -220,28 +220,6 @@ class Worker(RepoTestCase):
         out = self.sigterm_or_sigkill(signal.SIGKILL)
         self.assertIn("had died", out["recovered"])
 
-    def saved_trials_while_trial_2_runs(self, first_trial_s: float) -> int:
-        """Trials in current.json while trial 2 runs, trial 1 having taken `first_trial_s`."""
-        self.write("ignored/first", str(first_trial_s))
-        self.slow_bench(30, "os.environ['RATCHET_TRIAL'] == '2'")
-        bench = self.read("bench.py").replace(
-            "import os, subprocess, work\n", "import os, subprocess, time, work\n"
-            "if os.environ['RATCHET_TRIAL'] == '1':\n    time.sleep(float(open('ignored/first').read()))\n")
-        self.write("bench.py", bench)
-        git(self.repo, "commit", "-qam", "first trial's length from ignored/first")
-        self.init("--calibration-runs", "3")
-        self.ok("run-trial", "--all", "--wait", "0")
-        self.wait_for(lambda: processes_with(f"sleep {self.marker}"))
-        saved = json.loads((self.repo / ".ratchet" / "current.json").read_text())["trials"]
-        kill_worker(self.repo)
-        return len(saved)
-
-    def test_a_trial_of_half_a_second_or_more_is_saved_as_it_ends(self):
-        self.assertEqual(self.saved_trials_while_trial_2_runs(0.6), 1)
-
-    def test_shorter_trials_are_saved_together_at_most_half_a_second_of_them(self):
-        self.assertEqual(self.saved_trials_while_trial_2_runs(0.0), 0)
-
     def test_stop_ends_the_measurement_restores_the_best_and_saves_the_change(self):
         self.slow_bench(30, "os.path.exists('ignored/slow')")
         self.init("--calibration-runs", "2")

@@ -3,6 +3,7 @@ commit writes exactly what git would, touches nothing else, and after the
 first switch of a pair runs no git process."""
 
 import os
+import subprocess
 from unittest import mock
 
 from shell import gitops, worktree
@@ -60,20 +61,25 @@ class Switching(RepoTestCase):
         return files
 
     def counting_git(self):
+        """The subcommand of every git process started until the test ends
+        (the tests' own git calls included: count before or after them)."""
         calls = []
-        real = gitops.git
+        real = subprocess.Popen
 
-        def counted(root, *args, **kw):
-            calls.append(args[0] if args[0] != "-c" else args[2])
-            return real(root, *args, **kw)
-        patcher = mock.patch.object(gitops, "git", counted)
+        class Counted(real):
+            def __init__(self, args, *a, **kw):
+                if isinstance(args, list) and args[:1] == ["git"]:
+                    rest = args[3:] if args[1:2] == ["-C"] else args[1:]
+                    calls.append(rest[2] if rest[:1] == ["-c"] else rest[0])
+                super().__init__(args, *a, **kw)
+        patcher = mock.patch.object(subprocess, "Popen", Counted)
         patcher.start()
         self.addCleanup(patcher.stop)
         return calls
 
     def test_the_incumbent_and_the_candidate_are_written_as_git_would_from_memory_after_the_first_switch(self):
-        calls = self.counting_git()
         expected_start = {**self.git_checkout_of(self.start), "ignored/built.bin": (b"ignored output", False)}
+        calls = self.counting_git()
         worktree.show(self.repo, self.cand, self.cand, self.start, self.start)
         self.assertEqual(self.files_on_disk(), expected_start)
         self.assertEqual(calls, ["diff-tree", "checkout"])
@@ -108,6 +114,17 @@ class Switching(RepoTestCase):
         worktree.show(self.repo, self.cand, self.start, self.cand, self.start)
         gitops.settle(self.repo)
         self.assertEqual(self.read("work.py"), "N = 3\n", "the candidate commit's version, as before")
+        self.assertEqual(git(self.repo, "diff", "--cached", "--name-only"), "")
+
+    def test_files_too_big_to_hold_in_memory_switch_through_git(self):
+        calls = self.counting_git()
+        with mock.patch.object(worktree, "MAX_BYTES", 3):
+            worktree.show(self.repo, self.cand, self.cand, self.start, self.start)
+        self.assertIn("read-tree", calls)
+        worktree.show(self.repo, self.cand, self.start, self.cand, self.start)
+        self.assertEqual(self.files_on_disk(), self.candidate_files)
+        self.assertTrue(worktree.index_moved(self.repo), "home again through the index: settle before leaving")
+        gitops.settle(self.repo)
         self.assertEqual(git(self.repo, "diff", "--cached", "--name-only"), "")
 
     def test_a_checkout_filter_is_applied_to_the_other_commit(self):

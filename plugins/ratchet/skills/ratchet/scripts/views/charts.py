@@ -8,16 +8,14 @@
 - `effects(report)`: each iteration's paired effect with its 95% interval,
   against the margin that counted and zero (noisy designs; None otherwise).
 
-Both return plain dataclasses in SVG user units (`views.html` draws them).
+Both return plain NamedTuples in SVG user units (`views.html` draws them).
 Scales are linear with "nice" ticks; colours come from `PALETTE`, one per
 decision, chosen from the Okabe-Ito set (distinguishable with the common
 colour-vision deficiencies) in a light and a dark variant.
 """
 
-from __future__ import annotations
-
 import math
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from views.report import Iteration, Report, effect_text, num, pct, signed
 
@@ -55,8 +53,7 @@ def css_class(decision: str) -> str:
 
 # -- scales ----------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Scale:
+class Scale(NamedTuple):
     """Linear map from the domain [d0, d1] to the range [r0, r1]."""
 
     d0: float
@@ -126,14 +123,12 @@ def tick_label(v: float, step: float) -> str:
 
 # -- the charts ------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Tick:
+class Tick(NamedTuple):
     pos: float  # x for the x axis, y for the y axis
     label: str
 
 
-@dataclass(frozen=True)
-class Point:
+class Point(NamedTuple):
     """One iteration's mark. `y` is on the strip when `missing`."""
 
     iter: int
@@ -149,8 +144,7 @@ class Point:
         return css_class(self.decision)
 
 
-@dataclass(frozen=True)
-class Frame:
+class Frame(NamedTuple):
     """The plot area and its axes."""
 
     left: float
@@ -165,16 +159,14 @@ class Frame:
     height: int = HEIGHT
 
 
-@dataclass(frozen=True)
-class Progress:
+class Progress(NamedTuple):
     frame: Frame
     points: tuple
     best_path: tuple  # ((x, y), ...): the running best as a step line
     strip_y: float | None  # the "no score" strip's centre, when some point is on it
 
 
-@dataclass(frozen=True)
-class EffectMark:
+class EffectMark(NamedTuple):
     iter: int
     x: float
     y: float
@@ -188,12 +180,11 @@ class EffectMark:
         return css_class(self.decision)
 
 
-@dataclass(frozen=True)
-class Effects:
+class Effects(NamedTuple):
     frame: Frame
     marks: tuple
     zero_y: float
-    margins: tuple = field(default_factory=tuple)  # ((x0, x1, y), ...): the margin that counted, per iteration
+    margins: tuple = ()  # ((x0, x1, y), ...): the margin that counted, per iteration
     half_slot: float = 0.0
 
 

@@ -17,16 +17,13 @@ deterministic metric) and the list of changes. Effects are gains: positive
 = better, whatever the direction.
 """
 
-from __future__ import annotations
-
-from dataclasses import dataclass
 from statistics import fmean
+from typing import NamedTuple
 
 from views.report import constraint_lines, interval, num, pct, signed
 
 
-@dataclass(frozen=True)
-class Context:
+class Context(NamedTuple):
     run_id: str
     metric: str
     direction: str

@@ -13,10 +13,8 @@ Effects are gains: positive = better, whatever the direction (for `min` the
 metric went down).
 """
 
-from __future__ import annotations
-
 import datetime as _dt
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from core.decision import DECISIONS, KEPT
 
@@ -29,8 +27,7 @@ LABELS = {
 }
 
 
-@dataclass(frozen=True)
-class Iteration:
+class Iteration(NamedTuple):
     """One record of the log, as the report shows it. `best`: the running
     best after this iteration; `effect`/`low`/`high`: the gain over the best
     before it and its 95% interval (None when not measured); `sha`: the
@@ -78,8 +75,7 @@ class Iteration:
         return self.effect / abs(self.best_before)
 
 
-@dataclass(frozen=True)
-class Report:
+class Report(NamedTuple):
     run_id: str
     metric: str
     direction: str
@@ -90,7 +86,7 @@ class Report:
     design: dict | None = None
     calibration: dict | None = None
     total: dict | None = None
-    stop: dict = field(default_factory=lambda: {"stopped": False, "reason": None})
+    stop: dict = {"stopped": False, "reason": None}  # only read: the default is shared
     warnings: tuple = ()
     in_progress: dict | None = None
     generated: str = ""
