@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -230,8 +231,9 @@ def _plain_top(cwd: Path) -> Path | None:
     """`cwd`, resolved, when it is plainly the top of an ordinary repository,
     which `rev-parse --show-toplevel` would answer without a doubt: a `.git`
     folder with a HEAD file, no variable that changes where git looks, and
-    no `worktree`, `bare` or `include` in its config. None: ask git."""
-    if any(name in os.environ for name in _LOCATION_ENV):
+    no `worktree`, `bare` or `include` in its config, and git installed (a
+    command without it fails as it always did). None: ask git."""
+    if any(name in os.environ for name in _LOCATION_ENV) or not shutil.which("git"):
         return None
     dot_git = os.path.join(cwd, ".git")
     try:
