@@ -62,9 +62,10 @@ def require_running(run: Run) -> None:
         raise UsageError(f"the run has stopped ({stop['reason']}); start a new one with init")
 
 
-def require_head_at_best(run: Run) -> str:
-    """HEAD's sha, which must be the best commit (the start before the baseline)."""
-    head = gitops.head_sha(run.root)
+def require_head_at_best(run: Run, head_answer=None) -> str:
+    """HEAD's sha, which must be the best commit (the start before the
+    baseline); `head_answer`: a `gitops.head_sha_later` already asking."""
+    head = head_answer() if head_answer else gitops.head_sha(run.root)
     if head != run.expected_head:
         raise UsageError(f"HEAD is {str(head)[:10]} but ratchet expects {run.expected_head[:10]}; "
                          "read instructions/reverting.md")

@@ -27,12 +27,20 @@ def _start_iteration(run: Run, hypothesis: str | None) -> dict:
     (its edits would be new objects); a later iteration's is read from the
     snapshot's tree, before the candidate commit (an unchanged tree is
     HEAD's, already stored; excluded paths keep the best commit's version,
-    so editing only them is no change)."""
-    head = require_head_at_best(run)
-    if run.iteration == 0 and [p for p in gitops.dirty_paths(run.root) if p not in run.excluded]:
-        raise UsageError("the baseline must measure the start commit unchanged; undo your edits first "
-                         "(see instructions/reverting.md)")
-    tree = gitops.snapshot_tree(run.root, head, exclude=run.exclude_paths())
+    so editing only them is no change). After the baseline, git checks HEAD
+    while the snapshot is built on the best commit; HEAD found elsewhere
+    leaves only the snapshot's unreferenced git objects, which git's gc
+    removes."""
+    if run.iteration == 0:
+        head = require_head_at_best(run)
+        if [p for p in gitops.dirty_paths(run.root) if p not in run.excluded]:
+            raise UsageError("the baseline must measure the start commit unchanged; undo your edits first "
+                             "(see instructions/reverting.md)")
+        tree = gitops.snapshot_tree(run.root, head, exclude=run.exclude_paths())
+    else:
+        head_answer = gitops.head_sha_later(run.root)
+        tree = gitops.snapshot_tree(run.root, run.expected_head, exclude=run.exclude_paths())
+        head = require_head_at_best(run, head_answer)
     same = tree == gitops.tree_of(run.root, head)
     if run.iteration == 0 and not same:
         raise UsageError("the baseline must measure the start commit unchanged; undo your edits first "

@@ -279,11 +279,23 @@ def repo_root(cwd: Path) -> Path:
 def head_sha(root: Path) -> str | None:
     """The commit HEAD points at, or None in a repository without commits.
     Its tree is learnt in the same process (`tree_of` answers from memory)."""
-    out = git(root, "rev-parse", "HEAD^{commit}", "HEAD^{tree}", "--", check=False).split("\n")
-    if len(out) < 2 or not (_is_sha(out[0]) and _is_sha(out[1])):
-        return None
-    _TREES[out[0]] = out[1]
-    return out[0]
+    return head_sha_later(root)()
+
+
+def head_sha_later(root: Path):
+    """`head_sha(root)` started now in a git process of its own; the function
+    returned waits for it and answers (so other work overlaps it)."""
+    proc = subprocess.Popen(["git", "-C", str(root), "rev-parse", "HEAD^{commit}", "HEAD^{tree}", "--"],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            text=True, errors="surrogateescape", env=_git_env())
+
+    def answer() -> str | None:
+        out = proc.communicate()[0].split("\n")
+        if proc.returncode != 0 or len(out) < 2 or not (_is_sha(out[0]) and _is_sha(out[1])):
+            return None
+        _TREES[out[0]] = out[1]
+        return out[0]
+    return answer
 
 
 def current_branch(root: Path) -> str | None:

@@ -264,14 +264,23 @@ class FewerProcesses(RepoTestCase):
         """Record the git subcommand of every process gitops starts until the
         test ends (the tests' own git calls are not counted)."""
         calls: list[str] = []
-        real = subprocess.run
+        real = subprocess.Popen
 
-        def run(cmd, *args, **kw):
-            if cmd and cmd[0] == "git" and sys._getframe(1).f_globals.get("__name__") == gitops.__name__:
-                calls.append(cmd[3] if cmd[1] == "-C" else cmd[1])
-            return real(cmd, *args, **kw)
+        def from_gitops() -> bool:
+            frame = sys._getframe(2)
+            while frame is not None:
+                if frame.f_globals.get("__name__") == gitops.__name__:
+                    return True
+                frame = frame.f_back
+            return False
 
-        patch = mock.patch.object(gitops.subprocess, "run", run)
+        class Counted(real):
+            def __init__(self, cmd, *args, **kw):
+                if isinstance(cmd, list) and cmd[:1] == ["git"] and from_gitops():
+                    calls.append(cmd[3] if cmd[1] == "-C" else cmd[1])
+                super().__init__(cmd, *args, **kw)
+
+        patch = mock.patch.object(subprocess, "Popen", Counted)
         patch.start()
         self.addCleanup(patch.stop)
         return calls
