@@ -144,11 +144,12 @@ def _trial(run, cur: dict, trials: list[dict], side: str, pair: int, kind: str =
     if kind == "confirm":
         rec = {k: rec[k] for k in ("trial", "side", "pair", "status", "score", "problem", "metrics") if k in rec}
     trials.append(rec)
-    _unsaved[0] = True
+    _unsaved.update(trial=True, seconds=t["duration_s"] or 0.0)
     return rec
 
 
-_unsaved = [False]  # this process has a trial in `cur` not yet in current.json
+SHORT_TRIAL_S = 0.5  # an interleaved trial shorter than this is saved with its pair's other trial
+_unsaved = {"trial": False, "seconds": 0.0}  # a trial of this process in `cur`, not yet in current.json; its length
 
 
 def _save(run, cur: dict, durable_rename: bool = False) -> None:
@@ -156,7 +157,7 @@ def _save(run, cur: dict, durable_rename: bool = False) -> None:
     `durable_rename`, a power cut may bring back the previous version
     (whole): the trials it lacks are run again."""
     run.store.write_sealed("current.json", cur, run.key, keep_old=not durable_rename)
-    _unsaved[0] = False
+    _unsaved["trial"] = False
 
 
 def _flush(run, cur: dict) -> None:
@@ -164,18 +165,22 @@ def _flush(run, cur: dict) -> None:
     else happens (the work tree switched, the next trial started, the
     measurement ended or stopped), so a kill costs only a trial in progress;
     at the end, the write that brings the candidate home saves it too."""
-    if _unsaved[0]:
+    if _unsaved["trial"]:
         _save(run, cur)
 
 
 def _interleaved(run, cur: dict, trials: list[dict], a_sha: str, b_sha: str, done, kind: str, run_all: bool) -> None:
     """Interleaved A/B trials (ABBA pairs, `design.next_trial`) until `done()`
     (or one trial without `run_all`); ends with the home tree in place and
-    the index settled (once, not after every switch)."""
+    the index settled (once, not after every switch). A pair's first trial
+    is saved before the second runs when it took SHORT_TRIAL_S or more,
+    else with it (one fsync per pair of quick trials: a kill then costs the
+    pair's quick first trial too, run again)."""
     try:
         while not done():
             pair, side = design.next_trial(trials)
-            _flush(run, cur)
+            if trials and (pair != trials[-1]["pair"] or _unsaved["seconds"] >= SHORT_TRIAL_S):
+                _flush(run, cur)
             show(run, cur, a_sha if side == "A" else b_sha)
             _trial(run, cur, trials, side, pair, kind)
             if not run_all:

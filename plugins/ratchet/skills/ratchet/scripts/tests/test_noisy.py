@@ -1,6 +1,8 @@
 """End-to-end runs with a noisy metric: interleaving, the sequential test,
 crash recovery while the incumbent's code is in place, and confirmation."""
 
+import json
+
 from tests.support import RepoTestCase, git
 
 # The noise depends only on the trial's position, never on which code runs,
@@ -183,6 +185,42 @@ class NoisyCrashBackHome(RepoTestCase):
         self.ok("run-trial", "--all")
         self.assertEqual(self.ok("decide", "--description", "smaller")["decision"], "improve")
         self.assertEqual(git(self.repo, "diff", "--cached", "--name-only"), "")
+
+
+class QuickTrialsSavedByPair(RepoTestCase):
+    """In an interleaved measurement a trial is saved before the next one
+    runs, but one shorter than half a second only with its pair's other
+    trial (one fsync per pair): what a kill during trial 2 leaves saved."""
+
+    files = {**RepoTestCase.files, "bench.py": NOISY_BENCH.replace(
+        "data = open", "import time\n"
+        "if os.environ.get('RATCHET_ITERATION') == '1' and os.environ.get('RATCHET_TRIAL') == '1':\n"
+        "    time.sleep(float(open('ignored/first').read()))\n"
+        "if os.environ.get('RATCHET_ITERATION') == '1' and os.environ.get('RATCHET_TRIAL') in ('2', '3') "
+        "and not os.path.exists('ignored/hang'):\n"
+        "    open('ignored/hang', 'w').close(); time.sleep(60)\n"
+        "data = open")}
+
+    def saved_when_killed_in_trial_2(self, first_trial_s: float) -> list[int]:
+        self.write("ignored/data.txt", "data")
+        self.write("ignored/first", str(first_trial_s))
+        self.init("--calibration-runs", "4", "--max-pairs", "6")
+        self.iteration("baseline")
+        self.write("work.py", "N = 900\n")
+        self.power_cut(self.repo / "ignored" / "hang", "run-trial", "--all")
+        return [t["trial"] for t in json.loads((self.repo / ".ratchet" / "current.json").read_text())["trials"]]
+
+    def test_a_first_trial_of_half_a_second_is_saved_before_the_second_runs(self):
+        self.assertEqual(self.saved_when_killed_in_trial_2(0.6), [1])
+
+    def test_a_quick_first_trial_is_saved_with_the_second_and_run_again_after_a_kill(self):
+        self.assertEqual(self.saved_when_killed_in_trial_2(0.0), [])
+        self.ok("status")
+        out = self.ok("run-trial", "--all")
+        trials = json.loads((self.repo / ".ratchet" / "current.json").read_text())["trials"]
+        self.assertEqual([t["trial"] for t in trials], list(range(1, out["trials_done"] + 1)))
+        self.assertEqual([t["side"] for t in trials[:4]], ["A", "B", "B", "A"], "trial 1 ran again, nothing twice")
+        self.assertEqual(self.ok("decide", "--description", "smaller")["decision"], "improve")
 
 
 if __name__ == "__main__":
