@@ -74,18 +74,16 @@ def show(root, home: str, shown: str, target: str, head: str) -> None:
     if target == home:
         return
     key = (str(root), home, target)
-    if key in _PAIRS:
-        if _PAIRS[key] is not None:
-            _PAIRS[key].show(1)
-            return
-    else:
+    if key not in _PAIRS:  # the first switch to `target`: done from disk, or left to the index (None)
         _PAIRS[key] = _enter(root, home, target, head)
-        if _PAIRS[key] is not None:
-            _MOVED.update([str(root)] if _PAIRS[key].index_moved else [])
-            return
-    gitops.mark_shown(root, home)
-    gitops.show_tree(root, target)
-    _MOVED.add(str(root))
+        if _PAIRS[key] is not None and _PAIRS[key].index_moved:
+            _MOVED.add(str(root))
+    elif _PAIRS[key] is not None:
+        _PAIRS[key].show(1)
+    if _PAIRS[key] is None:
+        gitops.mark_shown(root, home)
+        gitops.show_tree(root, target)
+        _MOVED.add(str(root))
 
 
 def prefetch(root, home: str, target: str) -> None:
@@ -122,7 +120,8 @@ def restore(root, home: str, others: list[str]) -> None:
 
 def _enter(root, home: str, other: str, head: str) -> Pair | None:
     """Show `other` for the first time; its Pair, or None (nothing changed
-    yet) when the work tree is not exactly home's or a submodule differs."""
+    yet) when the work tree is not exactly home's, a submodule differs, or
+    the files are too many or too big."""
     listing = _LISTINGS.pop((str(root), home, other), None)
     changes = listing() if listing else gitops.changed_files(root, home, other)
     if len(changes) > MAX_FILES or any(GITLINK in (c[1], c[3]) for c in changes):
