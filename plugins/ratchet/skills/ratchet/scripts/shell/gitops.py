@@ -11,9 +11,11 @@ Safety rules kept here:
 
 Every git process costs milliseconds on every call, so answers that cannot
 change within a process are remembered per process: a directory's work-tree
-root and the snapshot index path (one `rev-parse` answers both), the
-identity fallback per root, and the tree of a commit (a commit's tree never
-changes; snapshots and commits record the tree they were built from).
+root and the snapshot index path (one `rev-parse` answers both; none for the
+top of an ordinary repository), the identity fallback per root, and the tree
+of a commit (a commit's tree never changes; snapshots and commits record the
+tree they were built from). The `*_later` functions start their git process
+and answer when asked, so independent work overlaps it.
 """
 
 from __future__ import annotations
