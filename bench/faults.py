@@ -492,7 +492,7 @@ def check_kills_at_every_phase(s: Suite) -> list[str]:
         (1, "run-trial"): git_hang("add"),                                   # mid-git: the candidate snapshot
         (1, "decide"): git_hang("update-ref -m ratchet: keep", f"HEAD.lock:{branch}.lock"),  # moving HEAD
         (2, "run-trial"): bench_hang("2,1,B,0", kind="client", seconds="0.5"),  # the command killed, not its worker
-        (2, "decide"): git_hang("reset -q --hard", "index.lock"),           # mid-git: the revert
+        (2, "decide"): git_hang("read-tree -u --reset", "index.lock"),      # mid-git: the revert
         (3, "run-trial"): bench_hang("3,1,B,0", kind="worker"),             # the measurement worker killed
         (3, "decide"): git_hang("update-ref", f"{branch}.lock"),            # mid-git: the keep, branch lock
         (4, "decide"): git_hang("update-ref refs/ratchet/", f"refs/ratchet/{run_id}/iter-0004.lock"),  # saving the attempt

@@ -452,7 +452,7 @@ def advance_head(root: Path, new: str, expected_old: str, sync_index: bool = Tru
         if head_sha(root) != new:
             raise
     if sync_index:
-        git(root, "reset", "-q")
+        settle(root)
 
 
 def restore(root: Path, commit: str, exclude: list[str] = ()) -> None:
@@ -469,7 +469,7 @@ def restore(root: Path, commit: str, exclude: list[str] = ()) -> None:
     empty before the run and received a file from the change goes with that
     file: git keeps no record of empty folders.)"""
     root = Path(root)
-    git(root, "reset", "-q", "--hard", commit)
+    git(root, "read-tree", "-u", "--reset", commit)  # `reset --hard` without moving a ref or writing ORIG_HEAD
     out = git(root, "ls-files", "-z", "--others", "--exclude-standard")
     keep = [p.strip("/") for p in exclude] + [".ratchet"]
     emptied = set()
@@ -545,8 +545,10 @@ def checkout_files(root: Path, commit: str, paths: list[str]) -> None:
 
 
 def settle(root: Path) -> None:
-    """Index back to HEAD; the work tree keeps what it shows."""
-    git(root, "reset", "-q")
+    """Index back to HEAD; the work tree keeps what it shows. `reset`'s
+    plumbing, without ORIG_HEAD: a kill mid-`reset` left ORIG_HEAD.lock,
+    which no later git command fails on, so nothing would ever remove it."""
+    git(root, "read-tree", "--reset", "HEAD")
 
 
 def save_ref(root: Path, ref: str, commit: str) -> None:
