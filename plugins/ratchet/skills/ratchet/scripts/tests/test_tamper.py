@@ -207,7 +207,7 @@ class KilledMidGit(RepoTestCase):
         self.write("work.py", "N = 5000\n")
         self.write("new.py", "x = 1\n")
         self.ok("run-trial", "--all")
-        self.kill_mid_git("reset -q --hard", "decide", "--description", "bigger",
+        self.kill_mid_git("read-tree -u --reset", "decide", "--description", "bigger",
                           locks=(self.repo / ".git" / "index.lock",))
         self.assertEqual(self.ok("status")["phase"], "propose")
         self.assertEqual([r["decision"] for r in self.results()], ["baseline", "regress"])
