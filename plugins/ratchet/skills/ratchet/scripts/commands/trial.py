@@ -90,13 +90,17 @@ def drive(cwd: Path, store, bound: float, step, command: str = "run-trial --all"
     deadline = time.monotonic() + bound
     spawned, grace = None, True
 
-    def finishing() -> bool:
-        return bool(worker.finishing(store) or (done and worker.running(store) and done(load(cwd))))
+    def extended() -> bool:
+        """The grace, once, for a worker that is finishing: its answer (and the lock) a moment away."""
+        nonlocal grace, deadline
+        if grace and (worker.finishing(store) or (done and worker.running(store) and done(load(cwd)))):
+            grace, deadline = False, time.monotonic() + min(FINISH_GRACE, bound / 4)
+            return True
+        return False
 
     while True:
         if spawned is not None and not worker.wait_exit(spawned, deadline - time.monotonic()):
-            if grace and finishing():  # done, exiting: its answer is a moment away
-                grace, deadline = False, time.monotonic() + min(FINISH_GRACE, bound / 4)
+            if extended():
                 continue
             worker.reap(spawned)
             return running_answer(load(cwd), bound, command)
@@ -105,8 +109,7 @@ def drive(cwd: Path, store, bound: float, step, command: str = "run-trial --all"
                 out = step(run, spawned)
         except Busy:
             worker.reap(spawned)
-            if grace and finishing():  # its exit frees the lock in a moment: wait for that, once
-                grace, deadline = False, time.monotonic() + min(FINISH_GRACE, bound / 4)
+            if extended():
                 continue
             if worker.running(store):
                 return running_answer(load(cwd), bound, command)

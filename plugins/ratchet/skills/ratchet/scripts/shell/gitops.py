@@ -51,6 +51,13 @@ def _git_env(extra: dict | None = None) -> dict:
     return {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", **(extra or {})}
 
 
+def _started(root: Path | str, *args: str) -> subprocess.Popen:
+    """`git -C root args...` started, its output to be read (`communicate`) by
+    a `*_later` function's answer; a read-only command, which takes no lock."""
+    return subprocess.Popen(["git", "-C", str(root), *args], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, errors="surrogateescape", env=_git_env())
+
+
 def git(root: Path | str, *args: str, env: dict | None = None, check: bool = True,
         input_text: str | None = None) -> str:
     """Run `git -C root args...`; return stdout stripped of the final newline.
@@ -287,9 +294,7 @@ def head_sha(root: Path) -> str | None:
 def head_sha_later(root: Path):
     """`head_sha(root)` started now in a git process of its own; the function
     returned waits for it and answers (so other work overlaps it)."""
-    proc = subprocess.Popen(["git", "-C", str(root), "rev-parse", "HEAD^{commit}", "HEAD^{tree}", "--"],
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                            text=True, errors="surrogateescape", env=_git_env())
+    proc = _started(root, "rev-parse", "HEAD^{commit}", "HEAD^{tree}", "--")
 
     def answer() -> str | None:
         out = proc.communicate()[0].split("\n")
@@ -519,9 +524,7 @@ def changed_files_later(root: Path, a: str, b: str):
     """`changed_files(root, a, b)` started now in a git process of its own;
     the function returned waits for it and answers (so other work, an fsync,
     overlaps it)."""
-    proc = subprocess.Popen(["git", "-C", str(root), "diff-tree", "-r", "-z", "--no-renames", a, b],
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, errors="surrogateescape", env=_git_env())
+    proc = _started(root, "diff-tree", "-r", "-z", "--no-renames", a, b)
 
     def answer() -> list[tuple[str, str, str, str, str]]:
         out, err = proc.communicate()

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 
 from core import extract
-from shell import gitops, worktree
+from shell import worktree
 from shell import fingerprints as integrity
 from core import design
 from shell import runner
@@ -107,9 +107,7 @@ def go_home(run, cur: dict) -> None:
     if "showing" not in cur:
         return
     show(run, cur, cur["home"])
-    if worktree.index_moved(run.root):
-        gitops.settle(run.root)
-        worktree.settled(run.root)
+    worktree.settle(run.root)
     cur.pop("showing")
     _save(run, cur)  # lost to a power cut, `showing` comes back: `heal` then finds home in place
 

@@ -95,12 +95,15 @@ def prefetch(root, home: str, target: str) -> None:
 
 
 def index_moved(root) -> bool:
-    """Whether the switches so far left the index off HEAD (then `gitops.settle`)."""
+    """Whether the switches so far left the index off HEAD."""
     return str(root) in _MOVED
 
 
-def settled(root) -> None:
-    _MOVED.discard(str(root))
+def settle(root) -> None:
+    """Home again: the index back to HEAD if a switch moved it (`gitops.settle`)."""
+    if index_moved(root):
+        gitops.settle(root)
+        _MOVED.discard(str(root))
 
 
 def restore(root, home: str, others: list[str]) -> None:
