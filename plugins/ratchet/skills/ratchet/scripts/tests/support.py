@@ -37,6 +37,34 @@ def git(repo: Path, *args: str, input_text: str | None = None, strip: bool = Tru
     return proc.stdout.strip() if strip else proc.stdout
 
 
+def count_git(test: unittest.TestCase, only_from: str | None = None) -> list[str]:
+    """The subcommand of every git process started until `test` ends
+    (`only_from`: a module's name; only the processes it starts, so the
+    test's own git calls do not count)."""
+    calls: list[str] = []
+    real = subprocess.Popen
+
+    def started_by_module() -> bool:
+        frame = sys._getframe(2)
+        while frame is not None:
+            if frame.f_globals.get("__name__") == only_from:
+                return True
+            frame = frame.f_back
+        return False
+
+    class Counted(real):
+        def __init__(self, args, *a, **kw):
+            if isinstance(args, list) and args[:1] == ["git"] and (only_from is None or started_by_module()):
+                rest = args[3:] if args[1:2] == ["-C"] else args[1:]
+                calls.append(rest[2] if rest[:1] == ["-c"] else rest[0])
+            super().__init__(args, *a, **kw)
+
+    patch = mock.patch.object(subprocess, "Popen", Counted)
+    patch.start()
+    test.addCleanup(patch.stop)
+    return calls
+
+
 def make_repo(files: dict, prefix: str = "ratchet-test-") -> Path:
     """A new temporary repository holding `files` ({path: text}) in one commit."""
     root = Path(tempfile.mkdtemp(prefix=prefix))

@@ -1,13 +1,12 @@
 import os
 import subprocess
-import sys
 import threading
 import unittest
 from pathlib import Path
 from unittest import mock
 
 from shell import gitops
-from tests.support import RepoTestCase, git
+from tests.support import RepoTestCase, count_git, git
 
 
 class Snapshots(RepoTestCase):
@@ -261,29 +260,8 @@ class FewerProcesses(RepoTestCase):
     """Answers that cannot change within a process are not asked of git twice."""
 
     def counting(self) -> list[str]:
-        """Record the git subcommand of every process gitops starts until the
-        test ends (the tests' own git calls are not counted)."""
-        calls: list[str] = []
-        real = subprocess.Popen
-
-        def from_gitops() -> bool:
-            frame = sys._getframe(2)
-            while frame is not None:
-                if frame.f_globals.get("__name__") == gitops.__name__:
-                    return True
-                frame = frame.f_back
-            return False
-
-        class Counted(real):
-            def __init__(self, cmd, *args, **kw):
-                if isinstance(cmd, list) and cmd[:1] == ["git"] and from_gitops():
-                    calls.append(cmd[3] if cmd[1] == "-C" else cmd[1])
-                super().__init__(cmd, *args, **kw)
-
-        patch = mock.patch.object(subprocess, "Popen", Counted)
-        patch.start()
-        self.addCleanup(patch.stop)
-        return calls
+        """The git subcommands gitops starts until the test ends."""
+        return count_git(self, only_from=gitops.__name__)
 
     def tree(self, commit: str) -> str:
         return git(self.repo, "rev-parse", f"{commit}^{{tree}}")

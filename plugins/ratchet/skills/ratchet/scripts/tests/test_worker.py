@@ -72,6 +72,25 @@ class Worker(RepoTestCase):
             self.assertLess(time.monotonic(), deadline, "timed out")
             time.sleep(0.05)
 
+    def hold_lock(self, seconds: float, worker: dict | None = None, then: dict | None = None):
+        """Another process holding the writers' lock for `seconds`, as a worker
+        would (`worker`: the worker.json it writes first, with its pid;
+        `then`: the one it writes before letting go). Returns once it holds it."""
+        ready = self.tmp / "holding"
+        ready.unlink(missing_ok=True)
+
+        def record(info: dict | None) -> list[str]:
+            return [f"json.dump({{'pid': os.getpid(), 'started': time.time(), **{info!r}}}, "
+                    "open('.ratchet/worker.json', 'w'))"] if info else []
+        code = (["import fcntl, json, os, time", "fd = os.open('.ratchet/lock', os.O_RDWR)",
+                 "fcntl.flock(fd, fcntl.LOCK_EX)"] + record(worker)
+                + [f"open({str(ready)!r}, 'w').close()", f"time.sleep({seconds})"] + record(then))
+        holder = subprocess.Popen([PY, "-c", "\n".join(code)], cwd=self.repo)
+        self.addCleanup(holder.wait)
+        self.addCleanup(holder.kill)
+        self.wait_for(ready.exists)
+        return holder
+
     def finish(self, *args) -> dict:
         """run-trial --all again and again until the answer is not `running`."""
         for _ in range(200):
@@ -133,29 +152,11 @@ class Worker(RepoTestCase):
         self.init()
         self.iteration("baseline")
         self.write("work.py", "N = 900\n")
-        ready = self.tmp / "holding"
-        holder = subprocess.Popen([PY, "-c", (
-            "import fcntl, json, os, sys, time\n"
-            "fd = os.open('.ratchet/lock', os.O_RDWR)\n"
-            "fcntl.flock(fd, fcntl.LOCK_EX)\n"
-            "json.dump({'pid': os.getpid(), 'job': 'trials', 'exit': 0}, open('.ratchet/worker.json', 'w'))\n"
-            f"open({str(ready)!r}, 'w').close()\n"
-            "time.sleep(float(sys.argv[1]))\n"), "4.5"], cwd=self.repo)
-        self.addCleanup(holder.kill)
-        self.wait_for(ready.exists)
+        holder = self.hold_lock(4.5, worker={"job": "trials", "exit": 0})
         out = self.ok("run-trial", "--all", "--wait", "4")  # busy after 4 s; the grace (1 s) covers the rest
         self.assertEqual(out["trials_done"], 1, out)
         holder.wait(timeout=10)
-        ready.unlink()  # a holder that recorded no exit is still refused once the wait is over
-        other = subprocess.Popen([PY, "-c", (
-            "import fcntl, os, time\n"
-            "fd = os.open('.ratchet/lock', os.O_RDWR)\n"
-            "fcntl.flock(fd, fcntl.LOCK_EX)\n"
-            f"open({str(ready)!r}, 'w').close()\n"
-            "time.sleep(5)\n")], cwd=self.repo)
-        self.addCleanup(other.wait)
-        self.addCleanup(other.kill)
-        self.wait_for(ready.exists)
+        self.hold_lock(5)  # a holder that recorded no exit is still refused once the wait is over
         res = self.cli("run-trial", "--all", "--wait", "0.5")
         self.assertEqual(res.code, 2, res.stdout)
         self.assertIn("another ratchet command is running in this repository", res.stderr)
@@ -168,19 +169,7 @@ class Worker(RepoTestCase):
         self.iteration("baseline")
         self.write("work.py", "N = 900\n")
         self.assertEqual(self.ok("run-trial", "--all")["trials_done"], 1)
-        ready = self.tmp / "holding"
-        holder = subprocess.Popen([PY, "-c", (
-            "import fcntl, json, os, sys, time\n"
-            "fd = os.open('.ratchet/lock', os.O_RDWR)\n"
-            "fcntl.flock(fd, fcntl.LOCK_EX)\n"
-            "json.dump({'pid': os.getpid(), 'job': 'trials', 'started': time.time()},"
-            " open('.ratchet/worker.json', 'w'))\n"
-            f"open({str(ready)!r}, 'w').close()\n"
-            "time.sleep(4.5)\n"
-            "json.dump({'pid': os.getpid(), 'job': 'trials', 'exit': 0}, open('.ratchet/worker.json', 'w'))\n")],
-            cwd=self.repo)
-        self.addCleanup(holder.kill)
-        self.wait_for(ready.exists)
+        holder = self.hold_lock(4.5, worker={"job": "trials"}, then={"job": "trials", "exit": 0})
         out = self.ok("run-trial", "--all", "--wait", "4")  # busy after 4 s; the grace (1 s) covers the rest
         self.assertNotIn("running", out)
         self.assertEqual(out["trials_done"], 1, out)

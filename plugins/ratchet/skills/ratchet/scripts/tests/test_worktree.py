@@ -3,11 +3,23 @@ commit writes exactly what git would, touches nothing else, and after the
 first switch of a pair runs no git process."""
 
 import os
-import subprocess
+from pathlib import Path
 from unittest import mock
 
 from shell import gitops, worktree
-from tests.support import RepoTestCase, git
+from tests.support import RepoTestCase, count_git, git
+
+
+def files_in(top: Path) -> dict:
+    """{path: (content, executable) or ("link", target)} of every file below
+    `top`, its `.git` (a folder or a linked worktree's file) left out."""
+    out = {}
+    for p in sorted(top.rglob("*")):
+        rel = p.relative_to(top).as_posix()
+        if rel.split("/")[0] == ".git" or p.is_dir() and not p.is_symlink():
+            continue
+        out[rel] = ("link", os.readlink(p)) if p.is_symlink() else (p.read_bytes(), os.access(p, os.X_OK))
+    return out
 
 
 class Switching(RepoTestCase):
@@ -40,42 +52,18 @@ class Switching(RepoTestCase):
         self.candidate_files = self.files_on_disk()
 
     def files_on_disk(self) -> dict:
-        out = {}
-        for p in sorted(self.repo.rglob("*")):
-            rel = p.relative_to(self.repo).as_posix()
-            if rel.split("/")[0] == ".git" or p.is_dir() and not p.is_symlink():
-                continue
-            out[rel] = ("link", os.readlink(p)) if p.is_symlink() else (p.read_bytes(), os.access(p, os.X_OK))
-        return out
+        return files_in(self.repo)
 
     def git_checkout_of(self, commit: str) -> dict:
         """The files `commit` has, as a fresh git checkout writes them."""
         other = self.tmp / f"checkout-{commit[:7]}"
         git(self.repo, "worktree", "add", "-q", "--detach", str(other), commit)
-        files = {}
-        for p in sorted(other.rglob("*")):
-            rel = p.relative_to(other).as_posix()
-            if rel == ".git" or p.is_dir() and not p.is_symlink():
-                continue
-            files[rel] = ("link", os.readlink(p)) if p.is_symlink() else (p.read_bytes(), os.access(p, os.X_OK))
-        return files
+        return files_in(other)
 
     def counting_git(self):
-        """The subcommand of every git process started until the test ends
-        (the tests' own git calls included: count before or after them)."""
-        calls = []
-        real = subprocess.Popen
-
-        class Counted(real):
-            def __init__(self, args, *a, **kw):
-                if isinstance(args, list) and args[:1] == ["git"]:
-                    rest = args[3:] if args[1:2] == ["-C"] else args[1:]
-                    calls.append(rest[2] if rest[:1] == ["-c"] else rest[0])
-                super().__init__(args, *a, **kw)
-        patcher = mock.patch.object(subprocess, "Popen", Counted)
-        patcher.start()
-        self.addCleanup(patcher.stop)
-        return calls
+        """Every git process started until the test ends (the test's own
+        included: count before or after them)."""
+        return count_git(self)
 
     def test_the_incumbent_and_the_candidate_are_written_as_git_would_from_memory_after_the_first_switch(self):
         expected_start = {**self.git_checkout_of(self.start), "ignored/built.bin": (b"ignored output", False)}
