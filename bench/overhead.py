@@ -121,8 +121,9 @@ def ms(seconds: float) -> str:
 class Repo:
     """One throwaway repository with a run of one design."""
 
-    def __init__(self, tmp: Path, design: str, scripts: Path):
+    def __init__(self, tmp: Path, design: str, scripts: Path, python: list[str]):
         self.design = design
+        self.python = python
         self.spec = DESIGNS[design]
         self.root = tmp / design
         self.ratchet = scripts / "ratchet.py"
@@ -154,7 +155,7 @@ class Repo:
             with open(self.gitlog, "a") as fh:
                 fh.write(f"== {count_git}\n")
         t0 = time.perf_counter()
-        proc = subprocess.run([sys.executable, str(self.ratchet), *args], cwd=self.root, env=env,
+        proc = subprocess.run([*self.python, str(self.ratchet), *args], cwd=self.root, env=env,
                               capture_output=True, text=True, stdin=subprocess.DEVNULL)
         wall = time.perf_counter() - t0
         if proc.returncode != 0:
@@ -286,14 +287,42 @@ def python_env(tmp: Path) -> dict:
     return env
 
 
-def bare_start(env: dict) -> float:
+def bare_start(env: dict, python: list[str]) -> float:
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-c", "pass"], check=True, env=env)
+    subprocess.run([*python, "-c", "pass"], check=True, env=env)
     return time.perf_counter() - t0
 
 
-def measure_design(tmp: Path, design: str, scripts: Path, sizes, repeats: int, log) -> dict:
-    repo = Repo(tmp, design, scripts)
+STARTUP_PROBE = """import sys
+first = list(sys.modules)
+import sysconfig
+paths = sysconfig.get_paths()
+outside = (paths["purelib"], paths["platlib"])
+names = set()
+for name in first:
+    f = getattr(sys.modules.get(name), "__file__", None) or ""
+    if f.startswith(outside) or not f.startswith((paths["stdlib"], paths["platstdlib"])) and f:
+        names.add(name.split(".")[0])
+print(" ".join(sorted(names)))
+"""
+
+
+def startup(env: dict, python: list[str]) -> dict:
+    """What a bare start of this interpreter costs and holds: the median of
+    5 starts with its site (as every command runs) and without (-S), and
+    the top-level modules from outside the standard library its start
+    imports (site-packages .pth files, sitecustomize): they make every
+    start, ratchet's and the bare one alike, slower, so ratios to a bare
+    start are smaller than on a clean interpreter."""
+    exe = python[:1]
+    with_site = median([bare_start(env, exe) for _ in range(5)])
+    without = median([bare_start(env, [*exe, "-S"]) for _ in range(5)])
+    probe = subprocess.run([*python, "-c", STARTUP_PROBE], env=env, capture_output=True, text=True)
+    return {"site": with_site, "no_site": without, "imports": probe.stdout.split()}
+
+
+def measure_design(tmp: Path, design: str, scripts: Path, sizes, repeats: int, log, python: list[str]) -> dict:
+    repo = Repo(tmp, design, scripts, python)
     repo.create()
     log(f"\ndesign {design} ({DESIGNS[design]['about']})")
     # the real part, git processes counted
@@ -322,14 +351,14 @@ def measure_design(tmp: Path, design: str, scripts: Path, sizes, repeats: int, l
         samples = {c: [] for c in COMMANDS}
         bare = []
         for r in range(repeats):
-            bare.append(bare_start(repo.env))
+            bare.append(bare_start(repo.env, repo.python))
             samples["status"].append(repo.cli("status")[1])
-            bare.append(bare_start(repo.env))
+            bare.append(bare_start(repo.env, repo.python))
             it = repo.iteration(+1, f"regression {n}-{r}")
             if it["decision"] != "regress":
                 raise BenchError(f"{design}: a timed iteration was decided {it['decision']}")
             samples["run-trial"].append(it["run_trial"] - sum(it["trials"]))
-            bare.append(bare_start(repo.env))
+            bare.append(bare_start(repo.env, repo.python))
             samples["decide"].append(it["decide"])
             trials_seen.append(it["trials"])
             normal_bytes.append(it["bytes"])
@@ -407,6 +436,9 @@ def main(argv=None) -> int:
     ap.add_argument("--designs", default="exact,noisy", help="which designs (exact,noisy)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary repositories (path printed)")
     ap.add_argument("--verbose", action="store_true", help="git processes per command, by subcommand")
+    ap.add_argument("--no-site", action="store_true",
+                    help="run every Python process (the bare start and ratchet's) with -S: no site, no "
+                         ".pth file, as on a clean interpreter")
     args = ap.parse_args(argv)
     mode = QUICK if args.quick else FULL
     sizes = tuple(int(s) for s in args.sizes.split(",")) if args.sizes else mode["sizes"]
@@ -431,10 +463,17 @@ def main(argv=None) -> int:
     verdicts = []
     try:
         make_git_wrapper(tmp)
+        python = [sys.executable, "-S"] if args.no_site else [sys.executable]
         for _ in range(3):
-            bare_start(python_env(tmp))  # warm the interpreter's files and its .pyc cache
+            bare_start(python_env(tmp), python)  # warm the interpreter's files and its .pyc cache
+        start = startup(python_env(tmp), python)
+        hooks = ", ".join(start["imports"]) or "nothing"
+        log(f"interpreter start: {ms(start['site'])} with its site, {ms(start['no_site'])} without (-S); "
+            f"its site imports {hooks} from outside the standard library; "
+            + ("every process below runs with -S" if args.no_site else
+               "the ratios below are to a start with its site (--no-site: every process with -S)"))
         for design in designs:
-            res = measure_design(tmp, design, scripts, sizes, repeats, log)
+            res = measure_design(tmp, design, scripts, sizes, repeats, log, python)
             verdicts += report(design, res, sizes, log, args.verbose)
     except BenchError as exc:
         log(f"ERROR {exc}")

@@ -103,10 +103,20 @@ class Config(NamedTuple):
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse that raises a one-line UsageError instead of printing usage."""
+    """argparse that raises a one-line UsageError instead of printing usage,
+    with help wrapped at HELP_COLUMNS: argparse sizes every formatter it
+    makes (one per argument added) to the terminal by importing shutil,
+    milliseconds at every start of a clean interpreter, and ratchet's help
+    is read where there is no terminal anyway (the client's Bash tool, cron),
+    whose width argparse takes as 80."""
+
+    HELP_COLUMNS = 80
 
     def error(self, message: str):  # noqa: D401 - argparse API
         raise UsageError(f"{message} (see --help)")
+
+    def _get_formatter(self):
+        return self.formatter_class(prog=self.prog, width=self.HELP_COLUMNS - 2)
 
 
 def _number(flag: str, text: str, *, integer: bool, minimum: float | None = None,

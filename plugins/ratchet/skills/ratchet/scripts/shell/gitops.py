@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -236,13 +235,24 @@ _LOCATION_ENV = ("GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR", "GIT_INDEX_FILE",
 _LOCATION_CONFIG = re.compile(rb"worktree|include|^\s*bare\s*=\s*(true|yes|on|1)\s*$", re.I | re.M)
 
 
+def _installed(program: str) -> bool:
+    """Whether a folder on PATH holds an executable `program` (what
+    `shutil.which` tells, without importing shutil and the compression
+    modules it loads: milliseconds at every start of a clean interpreter)."""
+    for folder in os.get_exec_path():
+        path = os.path.join(folder, program)
+        if os.access(path, os.X_OK) and not os.path.isdir(path):
+            return True
+    return False
+
+
 def _plain_top(cwd: Path) -> Path | None:
     """`cwd`, resolved, when it is plainly the top of an ordinary repository,
     which `rev-parse --show-toplevel` would answer without a doubt: a `.git`
     folder with a HEAD file, no variable that changes where git looks, and
     no `worktree`, `bare` or `include` in its config, and git installed (a
     command without it fails as it always did). None: ask git."""
-    if any(name in os.environ for name in _LOCATION_ENV) or not shutil.which("git"):
+    if any(name in os.environ for name in _LOCATION_ENV) or not _installed("git"):
         return None
     dot_git = os.path.join(cwd, ".git")
     try:
@@ -270,7 +280,7 @@ def repo_root(cwd: Path) -> Path:
         return plain
     try:
         out = git(cwd, "rev-parse", "--show-toplevel", "--git-path", SNAPSHOT_INDEX)
-    except FileNotFoundError:
+    except (FileNotFoundError, PermissionError):  # the first git on PATH is not a program
         raise UsageError("git is not installed (or not on PATH); install git first") from None
     except (GitError, NotADirectoryError):
         raise UsageError(f"not inside a git repository ({cwd}); cd into your project or run git init") from None

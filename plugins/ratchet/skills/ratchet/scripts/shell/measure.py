@@ -142,12 +142,13 @@ def _trial(run, cur: dict, trials: list[dict], side: str, pair: int, kind: str =
     if kind == "confirm":
         rec = {k: rec[k] for k in ("trial", "side", "pair", "status", "score", "problem", "metrics") if k in rec}
     trials.append(rec)
-    _unsaved.update(trial=True, seconds=t["duration_s"] or 0.0)
+    _unsaved["trial"] = True
+    _unsaved["seconds"] += t["duration_s"] or 0.0
     return rec
 
 
-SHORT_TRIAL_S = 0.5  # an interleaved trial shorter than this is saved with its pair's other trial
-_unsaved = {"trial": False, "seconds": 0.0}  # a trial of this process in `cur`, not yet in current.json; its length
+SAVE_AFTER_S = 0.5  # interleaved trials are saved before the next one once they took this long together
+_unsaved = {"trial": False, "seconds": 0.0}  # trials of this process in `cur`, not yet in current.json; their time
 
 
 def _save(run, cur: dict, durable_rename: bool = False) -> None:
@@ -155,7 +156,7 @@ def _save(run, cur: dict, durable_rename: bool = False) -> None:
     `durable_rename`, a power cut may bring back the previous version
     (whole): the trials it lacks are run again."""
     run.store.write_sealed("current.json", cur, run.key, keep_old=not durable_rename)
-    _unsaved["trial"] = False
+    _unsaved.update(trial=False, seconds=0.0)
 
 
 def _flush(run, cur: dict) -> None:
@@ -170,14 +171,16 @@ def _flush(run, cur: dict) -> None:
 def _interleaved(run, cur: dict, trials: list[dict], a_sha: str, b_sha: str, done, kind: str, run_all: bool) -> None:
     """Interleaved A/B trials (ABBA pairs, `design.next_trial`) until `done()`
     (or one trial without `run_all`); ends with the home tree in place and
-    the index settled (once, not after every switch). A pair's first trial
-    is saved before the second runs when it took SHORT_TRIAL_S or more,
-    else with it (one fsync per pair of quick trials: a kill then costs the
-    pair's quick first trial too, run again)."""
+    the index settled (once, not after every switch). A trial is saved
+    before the next one runs once the trials not saved yet took
+    SAVE_AFTER_S together; quicker ones wait for the next save (a few
+    fsyncs per measurement, not one per trial: a kill then costs, besides
+    the trial it interrupts, less than SAVE_AFTER_S of trials, run
+    again)."""
     try:
         while not done():
             pair, side = design.next_trial(trials)
-            if trials and (pair != trials[-1]["pair"] or _unsaved["seconds"] >= SHORT_TRIAL_S):
+            if _unsaved["seconds"] >= SAVE_AFTER_S:
                 _flush(run, cur)
             show(run, cur, a_sha if side == "A" else b_sha)
             _trial(run, cur, trials, side, pair, kind)

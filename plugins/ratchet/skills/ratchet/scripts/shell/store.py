@@ -23,7 +23,6 @@ import contextlib
 import fcntl
 import json
 import os
-import shutil
 import time
 from pathlib import Path
 from typing import NamedTuple
@@ -342,6 +341,8 @@ class Store:
         """Move the current run's files to runs/<run_id>/; None if none."""
         if not self.exists():
             return None
+        import shutil  # only here: its import costs every command milliseconds
+
         dest = self.path("runs", run_id)
         dest.mkdir(parents=True, exist_ok=True)
         for name in RUN_FILES:

@@ -15,8 +15,9 @@ No orphans: TERM, HUP and INT make the worker kill the running trial's whole
 process group and exit; a watchdog process (`runner.Watchdog`) kills the
 group if the worker is SIGKILLed. A worker that died is noticed by the next
 command (the lock is free, `worker.json` remains): its unfinished trial was
-never recorded (nor, in an interleaved measurement, a quick first trial of
-the same pair: `shell.measure`), so it is simply run again.
+never recorded (nor, in an interleaved measurement, the quick trials
+before it that took less than half a second together: `shell.measure`), so
+it is simply run again.
 
 `worker.json`: {pid, job, iter, started, [exit, error]}: written by the
 parent right after the fork (the worker starts its job meanwhile and waits

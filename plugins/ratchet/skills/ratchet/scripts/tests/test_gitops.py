@@ -5,6 +5,7 @@ import unittest
 from pathlib import Path
 from unittest import mock
 
+from core.errors import UsageError
 from shell import gitops
 from tests.support import RepoTestCase, count_git, git
 
@@ -289,6 +290,15 @@ class FewerProcesses(RepoTestCase):
             self.assertEqual(str(root), git(cwd, "rev-parse", "--show-toplevel"))
             expected = cwd / git(cwd, "rev-parse", "--git-path", gitops.SNAPSHOT_INDEX)
             self.assertEqual(gitops.git_path(root, gitops.SNAPSHOT_INDEX).resolve(), expected.resolve())
+
+    def test_a_repository_on_a_machine_without_git_is_refused_as_before(self):
+        gitops._ROOTS.clear()
+        bin_dir = self.tmp / "bin-without-git"
+        bin_dir.mkdir()
+        (bin_dir / "git").mkdir()  # a folder named git is no program
+        with mock.patch.dict(os.environ, {"PATH": str(bin_dir)}), self.assertRaises(UsageError) as ctx:
+            gitops.repo_root(self.repo)
+        self.assertIn("git is not installed", str(ctx.exception))
 
     def test_git_is_asked_where_the_repository_is_laid_out_otherwise(self):
         elsewhere = self.tmp / "work-tree"

@@ -84,6 +84,18 @@ class ImportCost(unittest.TestCase):
         out = subprocess.run([sys.executable, "-c", code, str(SCRIPTS)], capture_output=True, text=True, check=True)
         self.assertEqual(out.stdout.strip(), "[]")
 
+    def test_the_per_call_commands_do_not_import_shutil(self):
+        """shutil loads the compression modules (milliseconds on a clean
+        interpreter, -S here: this one's site may import it first); argparse
+        imports it whenever a parser sizes its help to the terminal."""
+        code = ("import sys; sys.path.insert(0, sys.argv[1]); import commands.cli, commands.trial, "
+                "commands.decide, commands.status; from core import config; "
+                "commands.cli.build_parser(only='decide').parse_args(['decide', '--description', 'x']); "
+                "config.build_parser().format_help(); print('shutil' in sys.modules)")
+        out = subprocess.run([sys.executable, "-S", "-c", code, str(SCRIPTS)], capture_output=True, text=True,
+                             check=True)
+        self.assertEqual(out.stdout.strip(), "False")
+
     def test_modules_that_define_records_do_not_postpone_annotations(self):
         """A NamedTuple's field types given as strings are compiled one by one at import."""
         files = sorted(f for pkg in ("core", "shell", "critic", "views", "commands")

@@ -187,23 +187,26 @@ class NoisyCrashBackHome(RepoTestCase):
         self.assertEqual(git(self.repo, "diff", "--cached", "--name-only"), "")
 
 
-class QuickTrialsSavedByPair(RepoTestCase):
+class QuickTrialsSavedTogether(RepoTestCase):
     """In an interleaved measurement a trial is saved before the next one
-    runs, but one shorter than half a second only with its pair's other
-    trial (one fsync per pair): what a kill during trial 2 leaves saved."""
+    runs once the trials not saved yet took half a second together; quicker
+    ones wait for the next save: what a kill in a hanging trial leaves saved."""
 
     files = {**RepoTestCase.files, "bench.py": NOISY_BENCH.replace(
         "data = open", "import time\n"
-        "if os.environ.get('RATCHET_ITERATION') == '1' and os.environ.get('RATCHET_TRIAL') == '1':\n"
-        "    time.sleep(float(open('ignored/first').read()))\n"
-        "if os.environ.get('RATCHET_ITERATION') == '1' and os.environ.get('RATCHET_TRIAL') in ('2', '3') "
-        "and not os.path.exists('ignored/hang'):\n"
+        "it, n = os.environ.get('RATCHET_ITERATION'), os.environ.get('RATCHET_TRIAL')\n"
+        "if it == '1' and n in ('1', '2'):\n"
+        "    time.sleep(float(open('ignored/sleeps').read().split()[int(n) - 1]))\n"
+        "if it == '1' and n == open('ignored/hang_at').read() and not os.path.exists('ignored/hang'):\n"
         "    open('ignored/hang', 'w').close(); time.sleep(60)\n"
         "data = open")}
 
-    def saved_when_killed_in_trial_2(self, first_trial_s: float) -> list[int]:
+    def saved_when_killed(self, sleeps: tuple[float, float], hang_at: int) -> list[int]:
+        """The trials current.json holds after a kill in trial `hang_at`
+        (trials 1 and 2 taking `sleeps` seconds besides the benchmark)."""
         self.write("ignored/data.txt", "data")
-        self.write("ignored/first", str(first_trial_s))
+        self.write("ignored/sleeps", " ".join(map(str, sleeps)))
+        self.write("ignored/hang_at", str(hang_at))
         self.init("--calibration-runs", "4", "--max-pairs", "6")
         self.iteration("baseline")
         self.write("work.py", "N = 900\n")
@@ -211,16 +214,22 @@ class QuickTrialsSavedByPair(RepoTestCase):
         return [t["trial"] for t in json.loads((self.repo / ".ratchet" / "current.json").read_text())["trials"]]
 
     def test_a_first_trial_of_half_a_second_is_saved_before_the_second_runs(self):
-        self.assertEqual(self.saved_when_killed_in_trial_2(0.6), [1])
+        self.assertEqual(self.saved_when_killed((0.6, 0.0), 2), [1])
 
-    def test_a_quick_first_trial_is_saved_with_the_second_and_run_again_after_a_kill(self):
-        self.assertEqual(self.saved_when_killed_in_trial_2(0.0), [])
+    def test_a_quick_first_trial_is_saved_with_a_later_one_and_run_again_after_a_kill(self):
+        self.assertEqual(self.saved_when_killed((0.0, 0.0), 2), [])
         self.ok("status")
         out = self.ok("run-trial", "--all")
         trials = json.loads((self.repo / ".ratchet" / "current.json").read_text())["trials"]
         self.assertEqual([t["trial"] for t in trials], list(range(1, out["trials_done"] + 1)))
         self.assertEqual([t["side"] for t in trials[:4]], ["A", "B", "B", "A"], "trial 1 ran again, nothing twice")
         self.assertEqual(self.ok("decide", "--description", "smaller")["decision"], "improve")
+
+    def test_a_quick_pair_waits_for_half_a_second_of_trials(self):
+        self.assertEqual(self.saved_when_killed((0.0, 0.0), 3), [])
+
+    def test_quick_trials_are_saved_once_they_add_up_to_half_a_second(self):
+        self.assertEqual(self.saved_when_killed((0.3, 0.3), 3), [1, 2])
 
 
 if __name__ == "__main__":

@@ -72,6 +72,24 @@ class Runner(unittest.TestCase):
             time.sleep(0.05)
         self.assertFalse(alive(pid), "grandchild survived the timeout")
 
+    @unittest.skipUnless(hasattr(os, "pidfd_open"), "a pidfd (Linux 5.3+) is what wakes the wait")
+    def test_a_trial_with_a_timeout_is_waited_for_without_polling(self):
+        """Popen.wait(timeout) sleeps between checks (1, 2, 4 ... ms), time
+        that would be added to a quick trial's; the pidfd wakes at the exit."""
+        try:
+            os.close(os.pidfd_open(os.getpid()))
+        except OSError:
+            self.skipTest("this kernel has no pidfd")
+        with mock.patch("time.sleep", side_effect=AssertionError("polled")):
+            o = self.run_cmd("sleep 0.2; echo done", timeout=10)
+        self.assertTrue(o.ok, o)
+        self.assertEqual(self.out.read_text(), "done\n")
+
+    def test_a_timeout_ends_a_trial_that_closed_its_output_and_runs_on(self):
+        o = self.run_cmd("exec >/dev/null 2>&1; sleep 30", timeout=0.5)
+        self.assertTrue(o.timed_out)
+        self.assertLess(o.duration_s, 10)
+
     def test_background_stragglers_are_killed_after_a_normal_exit(self):
         pidfile = self.dir / "bg.pid"
         o = self.run_cmd(f"sleep 30 > /dev/null 2>&1 & echo $! > {pidfile}")

@@ -175,6 +175,21 @@ class Worker(RepoTestCase):
         self.assertEqual(out["trials_done"], 1, out)
         holder.wait(timeout=10)
 
+    def test_a_worker_whose_guard_result_is_recorded_is_waited_for_by_decide(self):
+        """decide's form of that window: the guard command's result is in
+        current.json, the worker has yet to record its exit."""
+        self.init("--guard-command", f"{PY} -c \"import time; time.sleep(1)\"")
+        self.iteration("baseline")
+        self.write("work.py", "N = 900\n")
+        self.ok("run-trial", "--all")
+        self.assertEqual(self.ok("decide", "--description", "smaller", "--wait", "0")["running"], "guard")
+        self.wait_for(lambda: "exit" in self.worker_info())
+        holder = self.hold_lock(4.5, worker={"job": "guard"}, then={"job": "guard", "exit": 0})
+        out = self.ok("decide", "--description", "smaller", "--wait", "4")
+        self.assertEqual(out.get("decision"), "improve", out)
+        self.assertTrue(self.results()[-1]["guard"]["passed"])
+        holder.wait(timeout=10)
+
     def test_decide_during_a_measurement_is_refused_at_once(self):
         self.slow_bench(2)
         self.init("--calibration-runs", "2")
