@@ -45,6 +45,14 @@ same block (same design, same history size); the growth from the smallest
 to the largest history compares those ratios, so a machine that got busier
 between the blocks does not read as growth.
 
+The interpreter's start.  Whatever the interpreter's site runs at every
+start (a ``.pth`` file in site-packages, a sitecustomize) is paid by the
+bare start and by every command alike, and may import modules ratchet would
+otherwise import itself: the ratios shrink.  The first line says what a
+bare start costs with its site and without (``-S``) and which modules from
+outside the standard library it imports; ``--no-site`` times every Python
+process (bare starts, ratchet's commands and their workers) with ``-S``.
+
 Git processes are counted with a logging ``git`` wrapper first on PATH,
 during the real (untimed) part of the run: init, the baseline, the keep,
 the revert and one ``status``.

@@ -189,11 +189,14 @@ def wait(proc: subprocess.Popen, timeout: float | None) -> None:
         proc.wait(timeout=timeout)
         return
     try:
-        exited, _, _ = select.select([fd], [], [], max(0.0, timeout))
+        poller = select.poll()  # not select(): no limit on the descriptor's number
+        poller.register(fd, select.POLLIN)
+        deadline = time.monotonic() + timeout
+        while not poller.poll(max(0.0, min(deadline - time.monotonic(), 86400.0)) * 1000):
+            if time.monotonic() >= deadline:
+                raise subprocess.TimeoutExpired(proc.args, timeout)
     finally:
         os.close(fd)
-    if not exited:
-        raise subprocess.TimeoutExpired(proc.args, timeout)
     proc.wait()
 
 
