@@ -309,7 +309,7 @@ outside = (paths["purelib"], paths["platlib"])
 names = set()
 for name in first:
     f = getattr(sys.modules.get(name), "__file__", None) or ""
-    if f.startswith(outside) or not f.startswith((paths["stdlib"], paths["platstdlib"])) and f:
+    if f and (f.startswith(outside) or not f.startswith((paths["stdlib"], paths["platstdlib"]))):
         names.add(name.split(".")[0])
 print(" ".join(sorted(names)))
 """

@@ -96,7 +96,7 @@ def finish_pending(run: Run, pending: dict) -> tuple[dict, Run]:
     Returns the record as logged and the run after it."""
     record, best_sha = dict(pending["record"]), pending["best_sha"]
     it = record["iter"]
-    root, excl = run.root, run.exclude_paths()
+    root, excl = run.root, run.excluded
     if record["kept"] and it > 0:
         gitops.advance_head(root, record["sha"], best_sha, sync_index=False)  # the restore resets the index
         gitops.restore(root, record["sha"], exclude=excl)

@@ -71,7 +71,7 @@ def _final(run: Run, cur: dict) -> str:
     """The work tree at decide time as a commit: the candidate itself when
     its tree is unchanged (the common case: no commit is made), else a new
     snapshot commit."""
-    tree = gitops.snapshot_tree(run.root, run.expected_head, exclude=run.exclude_paths())
+    tree = gitops.snapshot_tree(run.root, run.expected_head, exclude=run.excluded)
     candidate = cur.get("candidate")
     if candidate and tree == _candidate_tree(run, cur):
         return candidate

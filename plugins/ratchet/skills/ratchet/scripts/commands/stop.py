@@ -34,7 +34,7 @@ def _save_work_in_progress(run) -> dict | None:
     """The tree's difference from the best commit, saved as a commit under
     refs/ratchet/<run>/iter-NNNN-stopped and a patch; then the best restored."""
     best = run.expected_head
-    exclude = run.exclude_paths()
+    exclude = run.excluded
     snap = gitops.snapshot(run.root, best, f"ratchet: work in progress at stop, iter {run.iteration}",
                            exclude=exclude)
     saved = None

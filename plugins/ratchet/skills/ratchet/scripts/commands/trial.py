@@ -36,10 +36,10 @@ def _start_iteration(run: Run, hypothesis: str | None) -> dict:
         if [p for p in gitops.dirty_paths(run.root) if p not in run.excluded]:
             raise UsageError("the baseline must measure the start commit unchanged; undo your edits first "
                              "(see instructions/reverting.md)")
-        tree = gitops.snapshot_tree(run.root, head, exclude=run.exclude_paths())
+        tree = gitops.snapshot_tree(run.root, head, exclude=run.excluded)
     else:
         head_answer = gitops.head_sha_later(run.root)
-        tree = gitops.snapshot_tree(run.root, run.expected_head, exclude=run.exclude_paths())
+        tree = gitops.snapshot_tree(run.root, run.expected_head, exclude=run.excluded)
         head = require_head_at_best(run, head_answer)
     same = tree == gitops.tree_of(run.root, head)
     if run.iteration == 0 and not same:

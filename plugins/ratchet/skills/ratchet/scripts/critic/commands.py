@@ -46,14 +46,14 @@ def _require_between_iterations(run: context.Run) -> None:
 
 def _globs(run: context.Run) -> list[str]:
     """Off-limits globs: --protect, the report file (pathrules.py adds .ratchet/ and .git/)."""
-    return list(run.config.protect) + run.exclude_paths()
+    return [*run.config.protect, *run.excluded]
 
 
 def _require_clean(run: context.Run) -> None:
     """HEAD at the best commit and no stray edits: diffs are judged and applied
     against exactly the tree the proposers read."""
     require_head_at_best(run)
-    dirty = [p for p in gitops.dirty_paths(run.root) if p not in run.exclude_paths()]
+    dirty = [p for p in gitops.dirty_paths(run.root) if p not in run.excluded]
     if dirty:
         raise UsageError(f"the working tree has edits ({brief(dirty)}); in critic mode ratchet applies the "
                          "picked diff itself: undo your edits first (instructions/reverting.md)")

@@ -60,9 +60,6 @@ class Run(RunState):
         rel = rf.resolve().relative_to(self.root.resolve()).as_posix()
         return () if gitops.ignored_among(self.root, [rel]) else (rel,)
 
-    def exclude_paths(self) -> list[str]:
-        return list(self.excluded)
-
 
 def _meta(store: Store, name: str = "config.json") -> dict | None:
     """A sealed config file's content, None when absent or not verifying."""

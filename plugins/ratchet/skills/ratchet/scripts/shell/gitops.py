@@ -390,7 +390,7 @@ def create_branch(root: Path, name: str) -> None:
     git(root, "checkout", "-q", "-b", name)
 
 
-def snapshot_tree(root: Path, parent: str, exclude: list[str] = ()) -> str:
+def snapshot_tree(root: Path, parent: str, exclude: tuple[str, ...] | list[str] = ()) -> str:
     """The tree of the working tree as it is (ignored files excluded); no
     commit is made (`snapshot` makes one).
 
@@ -407,7 +407,7 @@ def snapshot_tree(root: Path, parent: str, exclude: list[str] = ()) -> str:
         _drop_private_lock(index)  # a git killed under us leaves it; it would refuse every later snapshot
 
 
-def snapshot(root: Path, parent: str, message: str, exclude: list[str] = ()) -> str:
+def snapshot(root: Path, parent: str, message: str, exclude: tuple[str, ...] | list[str] = ()) -> str:
     """Commit object for the working tree as it is (`snapshot_tree` on top
     of `parent`). Returns the new commit's sha; nothing points at it yet."""
     return commit_tree(root, snapshot_tree(root, parent, exclude), parent, message)
@@ -470,7 +470,7 @@ def advance_head(root: Path, new: str, expected_old: str, sync_index: bool = Tru
         settle(root)
 
 
-def restore(root: Path, commit: str, exclude: list[str] = ()) -> None:
+def restore(root: Path, commit: str, exclude: tuple[str, ...] | list[str] = ()) -> None:
     """Make the work tree equal `commit`: tracked edits undone, new untracked
     files removed; ignored files, `.ratchet/`, the untracked paths in
     `exclude` and nested repositories are left alone. Callers pass the commit

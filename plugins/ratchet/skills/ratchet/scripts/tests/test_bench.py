@@ -46,7 +46,6 @@ class OverheadBenchmark(unittest.TestCase):
         self.assertRegex(out.splitlines()[-1], r"^overhead --quick: ran in \d+ s; \d+ of 16 targets pass, "
                                                r"\d+ fail \(not judged in --quick\)$")
 
-
     def test_the_interpreter_start_names_the_modules_its_site_imports(self):
         """A start made slower by a sitecustomize or a .pth file reads as such."""
         import importlib.util
