@@ -27,7 +27,7 @@ from shell import gitops
 
 ABSENT, REGULAR, EXECUTABLE, SYMLINK, GITLINK = "000000", "100644", "100755", "120000", "160000"
 MAX_FILES = 1000  # a pair with more changed files switches through git's index (short argument lists)
-MAX_BYTES = 64 << 20  # ... and one whose changed files hold more on the candidate's side (both sides stay in memory)
+MAX_BYTES = 64 << 20  # ... and one whose changed files hold more than this on either side (both stay in memory)
 
 try:  # the interpreter's own hashes: hashlib would load OpenSSL first (milliseconds)
     from _sha1 import sha1
@@ -122,9 +122,10 @@ def restore(root, home: str, others: list[str]) -> None:
 
 
 def _enter(root, home: str, other: str, head: str) -> Pair | None:
-    """Show `other` for the first time; its Pair, or None (nothing changed
-    yet) when the work tree is not exactly home's, a submodule differs, or
-    the files are too many or too big."""
+    """Show `other` for the first time; its Pair, or None (the switch is
+    left to git's index) when the work tree is not exactly home's, a
+    submodule differs, or the files are too many or too big on either side
+    (home's are weighed before anything changes, other's once written)."""
     listing = _LISTINGS.pop((str(root), home, other), None)
     changes = listing() if listing else gitops.changed_files(root, home, other)
     if len(changes) > MAX_FILES or any(GITLINK in (c[1], c[3]) for c in changes):
@@ -141,6 +142,8 @@ def _enter(root, home: str, other: str, head: str) -> Pair | None:
         if mode == ABSENT:
             _remove(root, path)
     gitops.checkout_files(root, other, [c[0] for c in changes if c[3] != ABSENT])
+    if sum(_size(root, c[0]) for c in changes if c[3] != ABSENT) > MAX_BYTES:
+        return None  # `show` rewrites other's version through the index, from home's
     other_files = {c[0]: _read(root, c[0]) if c[3] != ABSENT else None for c in changes}
     return Pair(root, (home_files, other_files), index_moved=other != head)
 

@@ -115,6 +115,25 @@ class Switching(RepoTestCase):
         gitops.settle(self.repo)
         self.assertEqual(git(self.repo, "diff", "--cached", "--name-only"), "")
 
+    def test_another_commit_whose_files_are_too_big_to_hold_switches_through_git(self):
+        """The candidate deleted a big file: its side weighs little, the other's is weighed once written."""
+        env = {"GIT_INDEX_FILE": str(self.tmp / "other-index")}
+        gitops.git(self.repo, "read-tree", self.cand, env=env)
+        blob = git(self.repo, "hash-object", "-w", "--stdin", input_text="x" * 4000)
+        gitops.git(self.repo, "update-index", "--add", "--cacheinfo", f"100644,{blob},big.bin", env=env)
+        other = gitops.commit_tree(self.repo, gitops.git(self.repo, "write-tree", env=env), self.cand, "big")
+        expected = {**self.git_checkout_of(other), "ignored/built.bin": (b"ignored output", False)}
+        calls = self.counting_git()
+        with mock.patch.object(worktree, "MAX_BYTES", 1000):
+            worktree.show(self.repo, self.cand, self.cand, other, self.start)
+        self.assertIsNone(worktree._PAIRS[(str(self.repo), self.cand, other)], "not held in memory")
+        self.assertIn("read-tree", calls)
+        self.assertEqual(self.files_on_disk(), expected)
+        worktree.show(self.repo, self.cand, other, self.cand, self.start)
+        self.assertEqual(self.files_on_disk(), self.candidate_files)
+        gitops.settle(self.repo)
+        self.assertEqual(git(self.repo, "diff", "--cached", "--name-only"), "")
+
     def test_a_checkout_filter_is_applied_to_the_other_commit(self):
         self.write(".gitattributes", "*.txt eol=crlf\n")
         self.write("notes.txt", "one\ntwo\n")
