@@ -52,6 +52,10 @@ otherwise import itself: the ratios shrink.  The first line says what a
 bare start costs with its site and without (``-S``) and which modules from
 outside the standard library it imports; ``--no-site`` times every Python
 process (bare starts, ratchet's commands and their workers) with ``-S``.
+Each block also times, beside the bare start, a start that imports the
+standard-library modules every command needs (``STDLIB_NEEDED``) and
+prints each command's cost against it (not judged): what ratchet adds to
+the floor any Python implementation of it would pay.
 
 Git processes are counted with a logging ``git`` wrapper first on PATH,
 during the real (untimed) part of the run: init, the baseline, the keep,
@@ -295,10 +299,19 @@ def python_env(tmp: Path) -> dict:
     return env
 
 
-def bare_start(env: dict, python: list[str]) -> float:
+STDLIB_NEEDED = ("json", "re", "subprocess", "pathlib", "argparse", "typing")  # what every command imports
+
+
+def bare_start(env: dict, python: list[str], code: str = "pass") -> float:
     t0 = time.perf_counter()
-    subprocess.run([*python, "-c", "pass"], check=True, env=env)
+    subprocess.run([*python, "-c", code], check=True, env=env)
     return time.perf_counter() - t0
+
+
+def stdlib_start(env: dict, python: list[str]) -> float:
+    """A start that imports the standard-library modules every command
+    needs (STDLIB_NEEDED): the part of a call's cost ratchet cannot go under."""
+    return bare_start(env, python, "import " + ", ".join(STDLIB_NEEDED))
 
 
 STARTUP_PROBE = """import sys
@@ -358,8 +371,10 @@ def measure_design(tmp: Path, design: str, scripts: Path, sizes, repeats: int, l
         repo.cli("status")  # warm-up (page cache, pyc)
         samples = {c: [] for c in COMMANDS}
         bare = []
+        floor = []
         for r in range(repeats):
             bare.append(bare_start(repo.env, repo.python))
+            floor.append(stdlib_start(repo.env, repo.python))
             samples["status"].append(repo.cli("status")[1])
             bare.append(bare_start(repo.env, repo.python))
             it = repo.iteration(+1, f"regression {n}-{r}")
@@ -371,7 +386,7 @@ def measure_design(tmp: Path, design: str, scripts: Path, sizes, repeats: int, l
             trials_seen.append(it["trials"])
             normal_bytes.append(it["bytes"])
             sh_times.append(repo.bare_sh())
-        blocks[n] = {"bare": median(bare), **{c: median(v) for c, v in samples.items()}}
+        blocks[n] = {"bare": median(bare), "stdlib": median(floor), **{c: median(v) for c, v in samples.items()}}
     counts = repo.git_counts()
     return {"blocks": blocks, "baseline_bytes": baseline_bytes, "normal_bytes": max(normal_bytes),
             "revert_bytes": max(normal_bytes), "keep_bytes": keep["bytes"], "counts": counts,
@@ -388,6 +403,10 @@ def report(design: str, res: dict, sizes, log, verbose: bool) -> list[tuple[bool
         b = blocks[n]
         cells = "  ".join(f"{ms(b[c]):>12} {b[c] / b['bare']:5.2f}x bare" for c in COMMANDS)
         log(f"  {n:>8}  {ms(b['bare']):>10}  {cells}")
+    low = blocks[lo]
+    log(f"  against a start that imports {', '.join(STDLIB_NEEDED)} ({ms(low['stdlib'])}, "
+        f"{low['stdlib'] / low['bare']:.2f}x bare; not judged), at {lo} records: "
+        + ", ".join(f"{c} {low[c] / low['stdlib']:.2f}x" for c in COMMANDS))
     log(f"  run-trial excludes the trials' own time: {res['trials_per_iteration']:g} trials per iteration, "
         f"recorded duration median {ms(res['trial_duration'])} (a bare sh -c '. ./bench.sh': {ms(res['bare_sh'])})")
     counts = res["counts"]

@@ -1,6 +1,7 @@
 """The benchmarks must keep running against the real code: the decision
 benchmark (stats module) and the overhead benchmark (the CLI)."""
 
+import re
 import subprocess
 import sys
 import unittest
@@ -41,6 +42,9 @@ class OverheadBenchmark(unittest.TestCase):
                                 (design, what))
         self.assertRegex(out, r"\ninterpreter start: [\d.]+ ms with its site, [\d.]+ ms without \(-S\); "
                               r"its site imports .+ from outside the standard library; the ratios below")
+        self.assertEqual(len(re.findall(r"against a start that imports json, re, subprocess, pathlib, argparse, "
+                                        r"typing \([\d.]+ ms, [\d.]+x bare; not judged\), at 10 records: status "
+                                        r"[\d.]+x, run-trial [\d.]+x, decide [\d.]+x", out)), 2, out[-3000:])
         self.assertEqual(out.count("git processes: "), 2)
         self.assertEqual(out.count("JSON the model reads: "), 2)
         self.assertRegex(out.splitlines()[-1], r"^overhead --quick: ran in \d+ s; \d+ of 16 targets pass, "
