@@ -160,10 +160,11 @@ def _save(run, cur: dict, durable_rename: bool = False) -> None:
 
 
 def _flush(run, cur: dict) -> None:
-    """Save the last trial's record if it is not saved yet: before anything
-    else happens (the work tree switched, the next trial started, the
-    measurement ended or stopped), so a kill costs only a trial in progress;
-    at the end, the write that brings the candidate home saves it too."""
+    """Save the trials not saved yet: before each trial of the candidate
+    alone (a kill costs only the trial in progress), before an interleaved
+    trial once SAVE_AFTER_S of trials are unsaved, and when a measurement
+    ends or stops (an interleaved one's write that brings the candidate home
+    saves them too)."""
     if _unsaved["trial"]:
         _save(run, cur)
 

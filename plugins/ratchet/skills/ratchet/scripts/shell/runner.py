@@ -184,7 +184,7 @@ def wait(proc: subprocess.Popen, timeout: float | None) -> None:
         try:
             fd = os.pidfd_open(proc.pid)
         except OSError:  # an older kernel: Popen's own wait
-            fd = None
+            pass
     if fd is None:
         proc.wait(timeout=timeout)
         return

@@ -130,7 +130,7 @@ def _enter(root, home: str, other: str, head: str) -> Pair | None:
     changes = listing() if listing else gitops.changed_files(root, home, other)
     if len(changes) > MAX_FILES or any(GITLINK in (c[1], c[3]) for c in changes):
         return None
-    if sum(_size(root, c[0]) for c in changes if c[1] != ABSENT) > MAX_BYTES:
+    if _too_big(root, [c[0] for c in changes if c[1] != ABSENT]):
         return None
     home_files = {}
     for path, mode, oid, _, _ in changes:
@@ -141,8 +141,9 @@ def _enter(root, home: str, other: str, head: str) -> Pair | None:
     for path, _, _, mode, _ in sorted(changes, reverse=True):
         if mode == ABSENT:
             _remove(root, path)
-    gitops.checkout_files(root, other, [c[0] for c in changes if c[3] != ABSENT])
-    if sum(_size(root, c[0]) for c in changes if c[3] != ABSENT) > MAX_BYTES:
+    other_paths = [c[0] for c in changes if c[3] != ABSENT]
+    gitops.checkout_files(root, other, other_paths)
+    if _too_big(root, other_paths):
         return None  # `show` rewrites other's version through the index, from home's
     other_files = {c[0]: _read(root, c[0]) if c[3] != ABSENT else None for c in changes}
     return Pair(root, (home_files, other_files), index_moved=other != head)
@@ -156,11 +157,15 @@ def _object_id(entry: Entry, hex_length: int) -> tuple[str, str]:
     return mode, h.hexdigest()
 
 
-def _size(root, path: str) -> int:
-    try:
-        return os.lstat(os.path.join(root, path)).st_size
-    except OSError:
-        return 0
+def _too_big(root, paths: list[str]) -> bool:
+    """The files at `paths` hold more than MAX_BYTES on disk now."""
+    total = 0
+    for path in paths:
+        try:
+            total += os.lstat(os.path.join(root, path)).st_size
+        except OSError:
+            continue
+    return total > MAX_BYTES
 
 
 def _read(root, path: str) -> Entry | None:

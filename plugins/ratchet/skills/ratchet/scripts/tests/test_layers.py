@@ -73,28 +73,34 @@ class ImportLayers(unittest.TestCase):
             self.assertTrue((SCRIPTS / pkg / "__init__.py").is_file(), pkg)
 
 
+def loaded_after(code: str, names: tuple[str, ...]) -> list[str]:
+    """Which of `names` are in sys.modules once `code` ran in a fresh
+    interpreter with scripts/ on its path, without its site (-S: this one's
+    may import them first)."""
+    probe = (f"import sys; sys.path.insert(0, sys.argv[1])\n{code}\n"
+             f"print(' '.join(m for m in {names!r} if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-S", "-c", probe, str(SCRIPTS)], capture_output=True, text=True,
+                         check=True)
+    return out.stdout.split()
+
+
 class ImportCost(unittest.TestCase):
     """What every call pays for (bench/overhead.py measures it; these pin the
-    two causes it found, so they cannot come back unnoticed)."""
+    causes it found, so they cannot come back unnoticed)."""
 
     def test_no_command_imports_dataclasses_or_inspect(self):
-        code = ("import sys; sys.path.insert(0, sys.argv[1]); import commands.cli, commands.trial, "
-                "commands.decide, commands.status, commands.loop, commands.report, commands.finalize; "
-                "print(sorted(m for m in ('dataclasses', 'inspect') if m in sys.modules))")
-        out = subprocess.run([sys.executable, "-c", code, str(SCRIPTS)], capture_output=True, text=True, check=True)
-        self.assertEqual(out.stdout.strip(), "[]")
+        code = ("import commands.cli, commands.trial, commands.decide, commands.status, commands.loop, "
+                "commands.report, commands.finalize")
+        self.assertEqual(loaded_after(code, ("dataclasses", "inspect")), [])
 
     def test_the_per_call_commands_do_not_import_shutil(self):
         """shutil loads the compression modules (milliseconds on a clean
-        interpreter, -S here: this one's site may import it first); argparse
-        imports it whenever a parser sizes its help to the terminal."""
-        code = ("import sys; sys.path.insert(0, sys.argv[1]); import commands.cli, commands.trial, "
-                "commands.decide, commands.status; from core import config; "
+        interpreter); argparse imports it whenever a parser sizes its help
+        to the terminal."""
+        code = ("import commands.cli, commands.trial, commands.decide, commands.status; from core import config; "
                 "commands.cli.build_parser(only='decide').parse_args(['decide', '--description', 'x']); "
-                "config.build_parser().format_help(); print('shutil' in sys.modules)")
-        out = subprocess.run([sys.executable, "-S", "-c", code, str(SCRIPTS)], capture_output=True, text=True,
-                             check=True)
-        self.assertEqual(out.stdout.strip(), "False")
+                "config.build_parser().format_help()")
+        self.assertEqual(loaded_after(code, ("shutil",)), [])
 
     def test_modules_that_define_records_do_not_postpone_annotations(self):
         """A NamedTuple's field types given as strings are compiled one by one at import."""
